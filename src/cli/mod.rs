@@ -1,0 +1,249 @@
+//! Command-line surface: clap types matching `@workos/migrations` 2.5.0
+//! command and option names, and a thin dispatch into the domain modules.
+//! Every command returns its process exit code; failures print one line.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::package::validator::{run_validate_package, ValidateOptions};
+use crate::query::{ExtraTable, OutputFormat, QueryOptions};
+use crate::sources::csv::{print_next_steps, write_skeleton, SkeletonOptions};
+use crate::validate::ValidateCsvOptions;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "workos-migrate",
+    version,
+    about = "WorkOS Migration Tool \u{2014} migrate users from identity providers to WorkOS",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Export from an identity provider into a WorkOS migration package
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Generate an empty migration package skeleton to populate by hand
+    GeneratePackageTemplate(SkeletonArgs),
+    /// Print or write a CSV template (users, organizations, memberships, SSO connections)
+    ExportTemplate(ExportTemplateArgs),
+    /// Validate a migration package directory against the package contract
+    ValidatePackage(ValidatePackageArgs),
+    /// Validate a WorkOS migration CSV file
+    Validate(ValidateArgs),
+    /// Run SQL over a migration package (DataFusion)
+    Query(QueryArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Generate a WorkOS migration package skeleton (users, organizations, memberships, roles, password hashes, TOTP factors, SSO connections (handoff)) to populate from CSV data
+    Csv(SkeletonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SkeletonArgs {
+    /// Package directory to create
+    #[arg(long, value_name = "dir")]
+    pub output_dir: PathBuf,
+    /// Provider name recorded in the manifest
+    #[arg(long, value_name = "name", default_value = "csv")]
+    pub provider: String,
+    /// Comma-separated entities recorded as requested
+    #[arg(long, value_name = "entities", default_value = "users,organizations,memberships")]
+    pub entities: String,
+    /// Source tenant recorded in the manifest
+    #[arg(long, value_name = "name")]
+    pub source_tenant: Option<String>,
+    /// Write into a non-empty directory (overwrites the canonical files only)
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing on success
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTemplateArgs {
+    /// Template name (see --list)
+    pub template: Option<String>,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "file")]
+    pub output: Option<PathBuf>,
+    /// List the templates
+    #[arg(long)]
+    pub list: bool,
+    /// Header row only
+    #[arg(long)]
+    pub no_examples: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidatePackageArgs {
+    /// Package directory
+    pub dir: PathBuf,
+    /// Skip the entitiesExported count checks
+    #[arg(long)]
+    pub no_counts: bool,
+    /// Skip the CSV header checks
+    #[arg(long)]
+    pub no_headers: bool,
+    /// Print nothing when the package is valid
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// CSV file to validate
+    #[arg(long, value_name = "path")]
+    pub csv: PathBuf,
+    /// Fix what can be fixed and write a corrected CSV
+    #[arg(long)]
+    pub auto_fix: bool,
+    /// Where to write the fixed CSV (with --auto-fix; default: <name>-fixed.csv)
+    #[arg(long, value_name = "path")]
+    pub output: Option<PathBuf>,
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub strict: bool,
+    /// Only show errors, not warnings
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print a JSON report (summary, every issue, every fix)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The SQL statement
+    pub sql: String,
+    /// Package directory whose files become tables
+    #[arg(long, value_name = "dir")]
+    pub package: Option<PathBuf>,
+    /// Extra table from a CSV, JSON-lines or Parquet file (repeatable)
+    #[arg(long = "table", value_name = "NAME=PATH")]
+    pub tables: Vec<ExtraTable>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn dispatch(cli: Cli) -> i32 {
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    let code = match cli.command {
+        Command::Export(ExportCommand::Csv(a)) => export_csv(a, false, &mut out, &mut err),
+        Command::GeneratePackageTemplate(a) => export_csv(a, true, &mut out, &mut err),
+        Command::ExportTemplate(a) => match crate::templates::run(
+            a.template.as_deref(),
+            a.output.as_deref(),
+            a.list,
+            !a.no_examples,
+            &mut out,
+            &mut err,
+        ) {
+            Ok(code) => code,
+            Err(e) => fail(&mut err, "export-template failed", &e),
+        },
+        Command::ValidatePackage(a) => {
+            let opts = ValidateOptions {
+                require_files: true,
+                check_headers: !a.no_headers,
+                check_counts: !a.no_counts,
+            };
+            run_validate_package(&a.dir, opts, a.quiet, a.json, &mut out, &mut err)
+        }
+        Command::Validate(a) => {
+            let opts = ValidateCsvOptions {
+                csv: a.csv,
+                auto_fix: a.auto_fix,
+                output: a.output,
+                strict: a.strict,
+                quiet: a.quiet,
+                json: a.json,
+            };
+            match crate::validate::run(&opts, &mut out, &mut err) {
+                Ok(code) => code,
+                Err(e) => fail(&mut err, "Validation failed", &e),
+            }
+        }
+        Command::Query(a) => {
+            let opts = QueryOptions {
+                sql: a.sql,
+                package: a.package,
+                tables: a.tables,
+                format: a.format,
+            };
+            match crate::query::run(&opts, &mut out, &mut err) {
+                Ok(()) => 0,
+                Err(e) => {
+                    let _ = writeln!(err, "Query failed: {}", one_line(&e.to_string()));
+                    e.exit_code()
+                }
+            }
+        }
+    };
+    let _ = out.flush();
+    code
+}
+
+fn export_csv(a: SkeletonArgs, legacy_name: bool, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let opts = SkeletonOptions {
+        output_dir: a.output_dir,
+        provider: a.provider,
+        entities: a.entities,
+        source_tenant: a.source_tenant,
+        force: a.force,
+    };
+    if !a.quiet && !legacy_name {
+        let _ = writeln!(out, "Exporting from Generic CSV \u{2192} {}", opts.output_dir.display());
+    }
+    match write_skeleton(&opts) {
+        Ok((dir, manifest)) => {
+            if !a.quiet {
+                let _ = if legacy_name {
+                    print_next_steps(&dir, out)
+                } else {
+                    writeln!(out, "\nExport complete").and_then(|()| writeln!(out, "  Package: {}", dir.display()))
+                };
+                if !legacy_name {
+                    for (k, v) in &manifest.entities_exported {
+                        if v.as_u64().unwrap_or(0) > 0 {
+                            let _ = writeln!(out, "  {k}: {v}");
+                        }
+                    }
+                }
+            }
+            0
+        }
+        Err(e) => fail(
+            err,
+            if legacy_name { "generate-package-template failed" } else { "Export failed" },
+            &e,
+        ),
+    }
+}
+
+/// Collapses a message onto one line.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn fail(err: &mut dyn Write, prefix: &str, e: &dyn std::fmt::Display) -> i32 {
+    let _ = writeln!(err, "{prefix}: {}", one_line(&e.to_string()));
+    1
+}

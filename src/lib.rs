@@ -1,0 +1,27 @@
+//! workos-migrate: move identity data from Auth0, Cognito, Clerk, Firebase or a
+//! hand-built CSV into WorkOS through a *migration package* (a directory of
+//! canonical CSV/JSONL files plus `manifest.json`).
+//!
+//! Module map (one concept each):
+//! - [`package`]: the package contract — schema, manifest, CSV/JSONL writers and
+//!   readers, the `workos_upload/` projection, SSO hand-off files, `validate-package`.
+//! - [`hashes`]: password-hash formats WorkOS accepts, checked and encoded.
+//! - [`validate`]: the `validate --csv` rules for an import CSV, with auto-fix.
+//! - [`spill`]: bounded-memory grouping of keyed records through temporary files.
+//! - [`sources`]: one folder per identity provider.
+//! - [`query`]: ad-hoc DataFusion SQL over a package.
+//! - [`templates`]: the `export-template` CSV templates.
+//! - [`synth`]: deterministic synthetic exports for benches and large runs.
+//! - [`progress`]: terminal progress reporting.
+//! - [`cli`]: clap types and thin dispatch.
+
+pub mod cli;
+pub mod hashes;
+pub mod package;
+pub mod progress;
+pub mod query;
+pub mod sources;
+pub mod spill;
+pub mod synth;
+pub mod templates;
+pub mod validate;

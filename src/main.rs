@@ -1,0 +1,16 @@
+//! `workos-migrate` binary entry point: loads `.env` from the working
+//! directory (existing variables win), parses the command line and exits with
+//! the command's code.
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => {}
+        Err(e) if e.not_found() => {}
+        Err(e) => eprintln!("warning: ignoring .env: {}", workos_migrate::cli::one_line(&e.to_string())),
+    }
+    let cli = workos_migrate::cli::Cli::parse();
+    let code = workos_migrate::cli::dispatch(cli);
+    std::process::exit(code);
+}

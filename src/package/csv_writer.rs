@@ -1,0 +1,184 @@
+//! Streaming CSV writer with the package quoting rules (export-and-package.md §0.1).
+//!
+//! A field is quoted only when it contains `,`, `"`, `\n` or `\r` (embedded `"`
+//! doubled); everything else is written verbatim. Records end with `\n`, the
+//! header is always written, and there is no BOM. The original tool left a bare
+//! `\r` unquoted, which any RFC 4180 reader (ours included) would split into two
+//! records; we quote it (docs/decisions.md).
+
+use std::io::{self, Write};
+
+use arrow::array::{Array, RecordBatch, StringArray};
+
+/// Errors from writing a package CSV.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvWriteError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("record has {found} fields but the header has {expected}")]
+    FieldCount { expected: usize, found: usize },
+    #[error("column {index} is not a UTF-8 string column")]
+    NotUtf8Column { index: usize },
+}
+
+/// True when `field` must be wrapped in double quotes.
+pub fn needs_quotes(field: &[u8]) -> bool {
+    memchr::memchr3(b',', b'"', b'\n', field).is_some() || memchr::memchr(b'\r', field).is_some()
+}
+
+/// Appends one field, quoted when needed, to `out`.
+pub fn push_field(out: &mut Vec<u8>, field: &str) {
+    let bytes = field.as_bytes();
+    if !needs_quotes(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(b'"');
+    for &b in bytes {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Writes CSV records with a fixed column count to any `Write`.
+pub struct PackageCsvWriter<W: Write> {
+    inner: W,
+    columns: usize,
+    line: Vec<u8>,
+    rows: u64,
+}
+
+impl<W: Write> PackageCsvWriter<W> {
+    /// Writes the header line immediately.
+    pub fn new(mut inner: W, header: &[&str]) -> Result<Self, CsvWriteError> {
+        let mut line = Vec::with_capacity(256);
+        encode_record(&mut line, header.iter().copied());
+        inner.write_all(&line)?;
+        Ok(Self {
+            inner,
+            columns: header.len(),
+            line,
+            rows: 0,
+        })
+    }
+
+    /// Writes one data record; `fields` must have exactly the header's width.
+    pub fn write_record<'a, I>(&mut self, fields: I) -> Result<(), CsvWriteError>
+    where
+        I: IntoIterator<Item = &'a str>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let fields = fields.into_iter();
+        if fields.len() != self.columns {
+            return Err(CsvWriteError::FieldCount {
+                expected: self.columns,
+                found: fields.len(),
+            });
+        }
+        self.line.clear();
+        encode_record(&mut self.line, fields);
+        self.inner.write_all(&self.line)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Writes every row of a batch whose columns are all Utf8 (nulls become empty).
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), CsvWriteError> {
+        if batch.num_columns() != self.columns {
+            return Err(CsvWriteError::FieldCount {
+                expected: self.columns,
+                found: batch.num_columns(),
+            });
+        }
+        let mut columns = Vec::with_capacity(self.columns);
+        for (index, col) in batch.columns().iter().enumerate() {
+            let strings = col
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or(CsvWriteError::NotUtf8Column { index })?;
+            columns.push(strings);
+        }
+        for row in 0..batch.num_rows() {
+            self.line.clear();
+            encode_record(
+                &mut self.line,
+                columns.iter().map(|c| {
+                    if c.is_null(row) {
+                        ""
+                    } else {
+                        c.value(row)
+                    }
+                }),
+            );
+            self.inner.write_all(&self.line)?;
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Data rows written so far (the header is not counted).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flushes and returns the underlying writer.
+    pub fn finish(mut self) -> Result<W, CsvWriteError> {
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+fn encode_record<'a>(line: &mut Vec<u8>, fields: impl Iterator<Item = &'a str>) {
+    for (i, field) in fields.enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        push_field(line, field);
+    }
+    line.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(header: &[&str], rows: &[&[&str]]) -> String {
+        let mut w = PackageCsvWriter::new(Vec::new(), header).unwrap();
+        for r in rows {
+            w.write_record(r.iter().copied()).unwrap();
+        }
+        String::from_utf8(w.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn quotes_only_what_the_contract_quotes() {
+        let out = render(
+            &["name", "notes"],
+            &[&["Acme, Inc.", "He said \"hello\"\nthen left"]],
+        );
+        assert_eq!(
+            out,
+            "name,notes\n\"Acme, Inc.\",\"He said \"\"hello\"\"\nthen left\"\n"
+        );
+        let out = render(&["a", "b", "c"], &[&[" x ", "é;#='\t", ""]]);
+        assert_eq!(out, "a,b,c\n x ,é;#='\t,\n");
+    }
+
+    #[test]
+    fn bare_carriage_return_is_quoted() {
+        assert_eq!(render(&["a"], &[&["x\ry"]]), "a\n\"x\ry\"\n");
+    }
+
+    #[test]
+    fn header_only_and_width_check() {
+        assert_eq!(render(&["a", "b"], &[]), "a,b\n");
+        let mut w = PackageCsvWriter::new(Vec::new(), &["a", "b"]).unwrap();
+        assert!(matches!(
+            w.write_record(["only"]),
+            Err(CsvWriteError::FieldCount { expected: 2, found: 1 })
+        ));
+    }
+}

@@ -1,0 +1,336 @@
+//! [`MigrationPackageWriter`]: writes a complete package directory.
+//!
+//! Order of work (export-and-package.md §0.5): any old `manifest.json` is
+//! removed first, every canonical file is created (header-only CSVs, empty
+//! JSONL files), rows are streamed in, the `workos_upload/` projection and
+//! hand-off notes are written, and the manifest goes last, through a temporary
+//! file and a rename. A run that fails or is killed part-way therefore never
+//! leaves a directory that looks like a complete package. Every file is
+//! created with mode 0600: packages hold password hashes and TOTP secrets.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::csv_writer::{CsvWriteError, PackageCsvWriter};
+use super::jsonl::{JsonlRecord, JsonlWriter};
+use super::manifest::{warning_messages, Manifest, ManifestError, SecretRedaction};
+use super::schema::{
+    csv_files, PackageFile, HANDOFF_NOTES, MANIFEST, SKIPPED_USERS, UPLOAD_MEMBERSHIPS,
+    UPLOAD_ORGANIZATIONS, UPLOAD_USERS, WARNINGS,
+};
+use super::sso::HandoffNotes;
+use super::upload::{UploadError, UploadProjection};
+
+/// Errors while writing a package; each names the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageWriteError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: {source}")]
+    Csv {
+        path: PathBuf,
+        source: CsvWriteError,
+    },
+    #[error("{path}: {source}")]
+    Manifest {
+        path: PathBuf,
+        source: ManifestError,
+    },
+    #[error("workos_upload projection: {0}")]
+    Upload(#[from] UploadError),
+    #[error("Output directory is not empty: {0}. Pass --force to overwrite.")]
+    NotEmpty(PathBuf),
+    #[error("{0}: exists and is not a directory")]
+    NotADirectory(PathBuf),
+    #[error("{0} is not a CSV file of the package")]
+    NotCsv(&'static str),
+}
+
+/// What the manifest says about the package beyond its counts.
+#[derive(Debug, Clone)]
+pub struct PackageOptions {
+    pub provider: String,
+    pub source_tenant: Option<String>,
+    pub entities_requested: Vec<String>,
+    /// Explicit `secretsRedacted`; defaults to `secret_redaction.redacted`, else true.
+    pub secrets_redacted: Option<bool>,
+    pub secret_redaction: Option<SecretRedaction>,
+    pub handoff_notes: HandoffNotes,
+}
+
+impl PackageOptions {
+    pub fn new(provider: &str) -> Self {
+        Self {
+            provider: provider.to_string(),
+            source_tenant: None,
+            entities_requested: Vec::new(),
+            secrets_redacted: None,
+            secret_redaction: None,
+            handoff_notes: HandoffNotes::Default,
+        }
+    }
+}
+
+type FileWriter = BufWriter<File>;
+
+/// Creates `path` for writing with mode 0600 (owner only).
+pub fn create_private_file(path: &Path) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        // `mode` applies only to new files; tighten an existing one too.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+/// True when `dir` exists and holds at least one entry.
+pub fn dir_is_non_empty(dir: &Path) -> io::Result<bool> {
+    match fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_some()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Streams rows into a new package; see the module docs.
+pub struct MigrationPackageWriter {
+    root: PathBuf,
+    options: PackageOptions,
+    csv: HashMap<&'static str, PackageCsvWriter<FileWriter>>,
+    warnings: JsonlWriter<FileWriter>,
+    skipped: JsonlWriter<FileWriter>,
+    upload: UploadProjection,
+}
+
+impl MigrationPackageWriter {
+    /// Prepares `root` (created if missing). Fails when `root` is a file.
+    pub fn create(root: &Path, options: PackageOptions) -> Result<Self, PackageWriteError> {
+        let io_at = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| PackageWriteError::Io { path, source }
+        };
+        if root.exists() && !root.is_dir() {
+            return Err(PackageWriteError::NotADirectory(root.to_path_buf()));
+        }
+        fs::create_dir_all(root).map_err(io_at(root))?;
+        let manifest_path = root.join(MANIFEST.path);
+        match fs::remove_file(&manifest_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_at(&manifest_path)(e)),
+        }
+        for sub in ["sso", "workos_upload"] {
+            let d = root.join(sub);
+            fs::create_dir_all(&d).map_err(io_at(&d))?;
+        }
+        let open = |file: &PackageFile| -> Result<FileWriter, PackageWriteError> {
+            let path = root.join(file.path);
+            let f = create_private_file(&path).map_err(io_at(&path))?;
+            Ok(BufWriter::with_capacity(64 * 1024, f))
+        };
+        let mut csv = HashMap::new();
+        for file in csv_files() {
+            let w = PackageCsvWriter::new(open(file)?, file.header).map_err(|source| {
+                PackageWriteError::Csv {
+                    path: root.join(file.path),
+                    source,
+                }
+            })?;
+            csv.insert(file.key, w);
+        }
+        let warnings = JsonlWriter::new(open(&WARNINGS)?);
+        let skipped = JsonlWriter::new(open(&SKIPPED_USERS)?);
+        Ok(Self {
+            root: root.to_path_buf(),
+            options,
+            csv,
+            warnings,
+            skipped,
+            upload: UploadProjection::new()?,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes one row to a canonical CSV (width must match its header).
+    pub fn write_row(&mut self, file: &PackageFile, fields: &[&str]) -> Result<(), PackageWriteError> {
+        let root = &self.root;
+        let w = self
+            .csv
+            .get_mut(file.key)
+            .ok_or(PackageWriteError::NotCsv(file.key))?;
+        w.write_record(fields.iter().copied())
+            .map_err(|source| PackageWriteError::Csv {
+                path: root.join(file.path),
+                source,
+            })
+    }
+
+    /// The streaming writer of a canonical CSV (for whole Arrow batches).
+    pub fn csv_writer(
+        &mut self,
+        file: &PackageFile,
+    ) -> Result<&mut PackageCsvWriter<FileWriter>, PackageWriteError> {
+        self.csv
+            .get_mut(file.key)
+            .ok_or(PackageWriteError::NotCsv(file.key))
+    }
+
+    /// The `workos_upload/` projection, fed by the exporter row by row.
+    pub fn upload(&mut self) -> &mut UploadProjection {
+        &mut self.upload
+    }
+
+    pub fn warn(&mut self, record: &JsonlRecord) -> Result<(), PackageWriteError> {
+        let path = self.root.join(WARNINGS.path);
+        self.warnings
+            .write(record)
+            .map_err(|source| PackageWriteError::Io { path, source })
+    }
+
+    pub fn skip(&mut self, record: &JsonlRecord) -> Result<(), PackageWriteError> {
+        let path = self.root.join(SKIPPED_USERS.path);
+        self.skipped
+            .write(record)
+            .map_err(|source| PackageWriteError::Io { path, source })
+    }
+
+    /// Rows written so far to a canonical CSV.
+    pub fn rows(&self, file: &PackageFile) -> u64 {
+        self.csv.get(file.key).map_or(0, PackageCsvWriter::rows)
+    }
+
+    /// Flushes everything, writes the projection, the hand-off notes and
+    /// finally the manifest. Returns the manifest as written.
+    pub fn finish(self) -> Result<Manifest, PackageWriteError> {
+        let Self {
+            root,
+            options,
+            mut csv,
+            warnings,
+            skipped,
+            upload,
+        } = self;
+        let io_at = |path: PathBuf| move |source| PackageWriteError::Io { path, source };
+        // Upload projection into the (header-only so far) upload CSVs.
+        let mut take = |f: &PackageFile| csv.remove(f.key).ok_or(PackageWriteError::NotCsv(f.key));
+        let mut up_users = take(&UPLOAD_USERS)?;
+        let mut up_orgs = take(&UPLOAD_ORGANIZATIONS)?;
+        let mut up_members = take(&UPLOAD_MEMBERSHIPS)?;
+        upload.finish(&mut up_users, &mut up_orgs, &mut up_members)?;
+        csv.insert(UPLOAD_USERS.key, up_users);
+        csv.insert(UPLOAD_ORGANIZATIONS.key, up_orgs);
+        csv.insert(UPLOAD_MEMBERSHIPS.key, up_members);
+
+        let mut manifest = Manifest::new(&options.provider, options.entities_requested.clone());
+        manifest.source_tenant = options.source_tenant.clone().filter(|t| !t.is_empty());
+        manifest.secrets_redacted = options
+            .secrets_redacted
+            .or(options.secret_redaction.as_ref().map(|r| r.redacted))
+            .unwrap_or(true);
+        manifest.secret_redaction = options.secret_redaction.clone();
+        for file in csv_files() {
+            if let Some(w) = csv.remove(file.key) {
+                manifest.set_count(file.key, w.rows());
+                let path = root.join(file.path);
+                w.finish()
+                    .map_err(|source| PackageWriteError::Csv { path: path.clone(), source })?
+                    .into_inner()
+                    .map_err(|e| PackageWriteError::Io { path, source: e.into_error() })?
+                    .sync_all()
+                    .map_err(io_at(root.join(file.path)))?;
+            }
+        }
+        manifest.set_count(WARNINGS.key, warnings.records());
+        manifest.set_count(SKIPPED_USERS.key, skipped.records());
+        warnings.finish().map_err(io_at(root.join(WARNINGS.path)))?;
+        skipped.finish().map_err(io_at(root.join(SKIPPED_USERS.path)))?;
+
+        let notes_path = root.join(HANDOFF_NOTES.path);
+        let mut notes = create_private_file(&notes_path).map_err(io_at(notes_path.clone()))?;
+        notes
+            .write_all(options.handoff_notes.render().as_bytes())
+            .map_err(io_at(notes_path))?;
+
+        write_manifest(&root, &manifest)?;
+        Ok(manifest)
+    }
+}
+
+/// Writes `manifest.json` atomically, streaming `warnings` from the
+/// package's `warnings.jsonl`.
+pub fn write_manifest(root: &Path, manifest: &Manifest) -> Result<(), PackageWriteError> {
+    let final_path = root.join(MANIFEST.path);
+    let tmp_path = root.join(".manifest.json.tmp");
+    let warnings_path = root.join(WARNINGS.path);
+    let io_at = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PackageWriteError::Io { path, source }
+    };
+    let messages = File::open(&warnings_path).map_err(io_at(&warnings_path))?;
+    let mut out = BufWriter::new(create_private_file(&tmp_path).map_err(io_at(&tmp_path))?);
+    manifest
+        .write_streaming(&mut out, warning_messages(BufReader::new(messages)))
+        .map_err(|source| PackageWriteError::Manifest {
+            path: warnings_path.clone(),
+            source,
+        })?;
+    let file = out
+        .into_inner()
+        .map_err(|e| PackageWriteError::Io { path: tmp_path.clone(), source: e.into_error() })?;
+    file.sync_all().map_err(io_at(&tmp_path))?;
+    fs::rename(&tmp_path, &final_path).map_err(io_at(&final_path))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::schema::{ORGANIZATIONS, USERS};
+
+    #[test]
+    fn writes_counts_projection_and_manifest_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("pkg");
+        let mut w = MigrationPackageWriter::create(&root, PackageOptions::new("csv")).unwrap();
+        assert!(!root.join("manifest.json").exists());
+        let row = [
+            "a@x.com", "", "", "", "Ann", "Lee", "true", "u1", "", "", "org_a", "Acme", "admin",
+        ];
+        w.write_row(&USERS, &row).unwrap();
+        w.upload().user("u1", "a@x.com", "true", "Ann", "Lee", "").unwrap();
+        w.write_row(&ORGANIZATIONS, &["", "org_a", "Acme", "", ""]).unwrap();
+        w.upload().organization("", "org_a", "Acme").unwrap();
+        w.warn(&JsonlRecord::warning("c", "hello \"x\"")).unwrap();
+        assert!(w.write_row(&USERS, &["too", "short"]).is_err());
+        let m = w.finish().unwrap();
+        assert_eq!(m.count("users"), 1);
+        assert_eq!(m.count("uploadUsers"), 1);
+        assert_eq!(m.count("uploadOrganizations"), 1);
+        assert_eq!(m.count("warnings"), 1);
+        let text = fs::read_to_string(root.join("manifest.json")).unwrap();
+        let back = Manifest::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(back.warnings, vec!["hello \"x\"".to_string()]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(root.join("users.csv")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let report = crate::package::validator::validate_package(&root, Default::default());
+        assert!(report.is_valid(), "{:?}", report.issues);
+    }
+}

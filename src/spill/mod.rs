@@ -1,0 +1,329 @@
+//! Bounded-memory grouping of keyed records through temporary files.
+//!
+//! Whole-file checks such as "duplicate email across 10M rows" or "one
+//! `org_external_id` with two names" would need a hash map as large as the
+//! input. Instead, records `(key, seq, payload)` are appended to one of many
+//! partition files chosen by a hash of the key; afterwards each partition is
+//! loaded alone, sorted by `(key, seq)` and handed out group by group. Memory
+//! is bounded by the largest partition (input / [`PARTITIONS`]), not by the input.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Number of partition files (created lazily).
+pub const PARTITIONS: usize = 256;
+
+/// Errors from spilling or reading back partitions.
+#[derive(Debug, thiserror::Error)]
+pub enum SpillError {
+    #[error("temporary spill file {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("temporary spill directory: {0}")]
+    TempDir(io::Error),
+    #[error("spill record too large ({0} bytes)")]
+    RecordTooLarge(usize),
+}
+
+/// One spilled record as seen by a group visitor.
+#[derive(Debug, Clone, Copy)]
+pub struct SpilledEntry<'a> {
+    pub seq: u64,
+    pub payload: &'a [u8],
+}
+
+/// Partitioned on-disk record store; see the module docs.
+pub struct KeyedSpill {
+    dir: tempfile::TempDir,
+    parts: Vec<Option<BufWriter<File>>>,
+    records: u64,
+}
+
+impl KeyedSpill {
+    /// Creates the store in the system temporary directory (honours `TMPDIR`).
+    pub fn new(label: &str) -> Result<Self, SpillError> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("workos-migrate-{label}-"))
+            .tempdir()
+            .map_err(SpillError::TempDir)?;
+        Ok(Self {
+            dir,
+            parts: (0..PARTITIONS).map(|_| None).collect(),
+            records: 0,
+        })
+    }
+
+    /// Records appended so far.
+    pub fn len(&self) -> u64 {
+        self.records
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    fn part_path(dir: &Path, index: usize) -> PathBuf {
+        dir.join(format!("part-{index:03}.bin"))
+    }
+
+    /// Appends one record. `seq` orders records inside a group (row number).
+    pub fn push(&mut self, key: &[u8], seq: u64, payload: &[u8]) -> Result<(), SpillError> {
+        let key_len = u32::try_from(key.len()).map_err(|_| SpillError::RecordTooLarge(key.len()))?;
+        let payload_len =
+            u32::try_from(payload.len()).map_err(|_| SpillError::RecordTooLarge(payload.len()))?;
+        let index = (key_hash(key) % PARTITIONS as u64) as usize;
+        let path = Self::part_path(self.dir.path(), index);
+        let io_err = |source| SpillError::Io {
+            path: path.clone(),
+            source,
+        };
+        let slot = &mut self.parts[index];
+        if slot.is_none() {
+            let file = File::create(&path).map_err(io_err)?;
+            *slot = Some(BufWriter::with_capacity(32 * 1024, file));
+        }
+        if let Some(w) = slot.as_mut() {
+            w.write_all(&key_len.to_le_bytes()).map_err(io_err)?;
+            w.write_all(&payload_len.to_le_bytes()).map_err(io_err)?;
+            w.write_all(&seq.to_le_bytes()).map_err(io_err)?;
+            w.write_all(key).map_err(io_err)?;
+            w.write_all(payload).map_err(io_err)?;
+        }
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Visits every distinct key once, with its entries sorted by `seq`.
+    /// Keys are visited partition by partition (not in input order).
+    pub fn for_each_group<F>(mut self, mut visit: F) -> Result<(), SpillError>
+    where
+        F: FnMut(&[u8], &[SpilledEntry<'_>]),
+    {
+        let mut data = Vec::new();
+        let mut index: Vec<(usize, usize, usize, usize, u64)> = Vec::new();
+        for part in 0..PARTITIONS {
+            let Some(mut w) = self.parts[part].take() else {
+                continue;
+            };
+            let path = Self::part_path(self.dir.path(), part);
+            let io_err = |source| SpillError::Io {
+                path: path.clone(),
+                source,
+            };
+            w.flush().map_err(io_err)?;
+            drop(w);
+            data.clear();
+            BufReader::new(File::open(&path).map_err(io_err)?)
+                .read_to_end(&mut data)
+                .map_err(io_err)?;
+            std::fs::remove_file(&path).map_err(io_err)?;
+            // (key start, key end, payload start, payload end, seq)
+            index.clear();
+            let mut at = 0usize;
+            while at + 16 <= data.len() {
+                let key_len = le_u32(&data[at..]) as usize;
+                let payload_len = le_u32(&data[at + 4..]) as usize;
+                let seq = le_u64(&data[at + 8..]);
+                let key_start = at + 16;
+                let payload_start = key_start + key_len;
+                let end = payload_start + payload_len;
+                if end > data.len() {
+                    break;
+                }
+                index.push((key_start, payload_start, payload_start, end, seq));
+                at = end;
+            }
+            index.sort_unstable_by(|a, b| {
+                data[a.0..a.1]
+                    .cmp(&data[b.0..b.1])
+                    .then(a.4.cmp(&b.4))
+            });
+            let mut group: Vec<SpilledEntry<'_>> = Vec::new();
+            let mut i = 0;
+            while i < index.len() {
+                let key = &data[index[i].0..index[i].1];
+                let mut j = i;
+                group.clear();
+                while j < index.len() && &data[index[j].0..index[j].1] == key {
+                    group.push(SpilledEntry {
+                        seq: index[j].4,
+                        payload: &data[index[j].2..index[j].3],
+                    });
+                    j += 1;
+                }
+                visit(key, &group);
+                i = j;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    u32::from_le_bytes(a)
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
+}
+
+/// FNV-1a, 64 bit: stable across runs and cheap for short keys.
+pub fn key_hash(key: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_complete_and_sorted_by_seq() {
+        let mut spill = KeyedSpill::new("test").unwrap();
+        for i in 0..10_000u64 {
+            let key = format!("k{}", i % 1000);
+            spill.push(key.as_bytes(), 10_000 - i, format!("p{i}").as_bytes()).unwrap();
+        }
+        assert_eq!(spill.len(), 10_000);
+        let mut groups = 0;
+        let mut total = 0;
+        spill
+            .for_each_group(|_key, entries| {
+                groups += 1;
+                total += entries.len();
+                assert_eq!(entries.len(), 10);
+                assert!(entries.windows(2).all(|w| w[0].seq < w[1].seq));
+            })
+            .unwrap();
+        assert_eq!((groups, total), (1000, 10_000));
+    }
+
+    #[test]
+    fn empty_spill_visits_nothing() {
+        let spill = KeyedSpill::new("empty").unwrap();
+        let mut n = 0;
+        spill.for_each_group(|_, _| n += 1).unwrap();
+        assert_eq!(n, 0);
+    }
+}
+
+/// Re-orders records by sequence number with bounded memory: records are
+/// bucketed by `seq` range into files, then each bucket is sorted alone.
+pub struct OrderedSpill {
+    dir: tempfile::TempDir,
+    parts: Vec<Option<BufWriter<File>>>,
+    span: u64,
+}
+
+impl OrderedSpill {
+    /// `max_seq` is an upper bound (exclusive) for the sequence numbers pushed.
+    pub fn new(label: &str, max_seq: u64) -> Result<Self, SpillError> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("workos-migrate-{label}-"))
+            .tempdir()
+            .map_err(SpillError::TempDir)?;
+        Ok(Self {
+            dir,
+            parts: (0..PARTITIONS).map(|_| None).collect(),
+            span: max_seq.div_ceil(PARTITIONS as u64).max(1),
+        })
+    }
+
+    pub fn push(&mut self, seq: u64, payload: &[u8]) -> Result<(), SpillError> {
+        let payload_len =
+            u32::try_from(payload.len()).map_err(|_| SpillError::RecordTooLarge(payload.len()))?;
+        let index = ((seq / self.span) as usize).min(PARTITIONS - 1);
+        let path = KeyedSpill::part_path(self.dir.path(), index);
+        let io_err = |source| SpillError::Io {
+            path: path.clone(),
+            source,
+        };
+        let slot = &mut self.parts[index];
+        if slot.is_none() {
+            *slot = Some(BufWriter::with_capacity(
+                32 * 1024,
+                File::create(&path).map_err(io_err)?,
+            ));
+        }
+        if let Some(w) = slot.as_mut() {
+            w.write_all(&payload_len.to_le_bytes()).map_err(io_err)?;
+            w.write_all(&seq.to_le_bytes()).map_err(io_err)?;
+            w.write_all(payload).map_err(io_err)?;
+        }
+        Ok(())
+    }
+
+    /// Visits every record in ascending `seq` order.
+    pub fn for_each_in_order<F, E>(mut self, mut visit: F) -> Result<(), E>
+    where
+        F: FnMut(u64, &[u8]) -> Result<(), E>,
+        E: From<SpillError>,
+    {
+        let mut data = Vec::new();
+        let mut index: Vec<(u64, usize, usize)> = Vec::new();
+        for part in 0..PARTITIONS {
+            let Some(mut w) = self.parts[part].take() else {
+                continue;
+            };
+            let path = KeyedSpill::part_path(self.dir.path(), part);
+            let io_err = |source| SpillError::Io {
+                path: path.clone(),
+                source,
+            };
+            w.flush().map_err(io_err)?;
+            drop(w);
+            data.clear();
+            BufReader::new(File::open(&path).map_err(io_err)?)
+                .read_to_end(&mut data)
+                .map_err(io_err)?;
+            std::fs::remove_file(&path).map_err(io_err)?;
+            index.clear();
+            let mut at = 0usize;
+            while at + 12 <= data.len() {
+                let len = le_u32(&data[at..]) as usize;
+                let seq = le_u64(&data[at + 4..]);
+                let end = at + 12 + len;
+                if end > data.len() {
+                    break;
+                }
+                index.push((seq, at + 12, end));
+                at = end;
+            }
+            index.sort_unstable_by_key(|e| e.0);
+            for &(seq, start, end) in &index {
+                visit(seq, &data[start..end])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod ordered_tests {
+    use super::*;
+
+    #[test]
+    fn restores_sequence_order() {
+        let mut s = OrderedSpill::new("ord", 5000).unwrap();
+        for i in (0..5000u64).rev().step_by(3) {
+            s.push(i, &i.to_le_bytes()).unwrap();
+        }
+        let mut seen = Vec::new();
+        s.for_each_in_order::<_, SpillError>(|seq, p| {
+            assert_eq!(p, seq.to_le_bytes());
+            seen.push(seq);
+            Ok(())
+        })
+        .unwrap();
+        assert!(seen.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(seen.len(), 1667);
+    }
+}
