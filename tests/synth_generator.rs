@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use workos_migrate::synth::{
-    generate, Truth, SynthFormat, SynthSpec, CLERK_HEADER, WORKOS_CLASSES, WORKOS_HEADER,
+    generate, SynthFormat, SynthSpec, Truth, CLERK_HEADER, WORKOS_CLASSES, WORKOS_HEADER,
     WORKOS_RULES,
 };
 
@@ -28,13 +28,20 @@ fn spec(format: SynthFormat, users: u64, dirty: f64, seed: u64) -> SynthSpec {
 
 #[test]
 fn deterministic_per_seed() {
-    for format in [SynthFormat::WorkosCsv, SynthFormat::FirebaseJson, SynthFormat::ClerkCsv] {
+    for format in [
+        SynthFormat::WorkosCsv,
+        SynthFormat::FirebaseJson,
+        SynthFormat::ClerkCsv,
+    ] {
         let s = spec(format, 2_000, 0.04, 42);
         let (a, ta) = run(&s);
         let (b, tb) = run(&s);
         assert_eq!(a, b, "{format}: same spec, different bytes");
         assert_eq!(ta, tb);
-        let (c, _) = run(&SynthSpec { seed: 7, ..s.clone() });
+        let (c, _) = run(&SynthSpec {
+            seed: 7,
+            ..s.clone()
+        });
         assert_ne!(a, c, "{format}: different seed, same bytes");
         let (d, _) = run(&SynthSpec { dirty: 0.2, ..s });
         assert_ne!(a, d, "{format}: different dirty, same bytes");
@@ -108,7 +115,10 @@ fn recount_workos(csv_bytes: &[u8]) -> (HashMap<&'static str, u64>, u64) {
         if !hash.is_empty() && hash_type.is_empty() {
             bump("hash_without_type");
         }
-        assert!(!hash.is_empty() || hash_type.is_empty(), "type without hash");
+        assert!(
+            !hash.is_empty() || hash_type.is_empty(),
+            "type without hash"
+        );
         if !hash.is_empty() && hash_type == "bcrypt" && !is_bcrypt_shaped(hash) {
             bump("malformed_hash");
         }
@@ -126,8 +136,10 @@ fn recount_workos(csv_bytes: &[u8]) -> (HashMap<&'static str, u64>, u64) {
         }
         for slug in f(12).split(',').map(str::trim).filter(|s| !s.is_empty()) {
             assert!(
-                slug.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'),
+                slug.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'_'
+                    || b == b'-'),
                 "row {rows}: bad slug {slug}"
             );
         }
@@ -164,7 +176,13 @@ fn workos_csv_truth_matches_independent_recount() {
 
     // Tricky-but-valid content is really there.
     let text = String::from_utf8_lossy(&bytes);
-    for needle in ["Zoë", "\"Smith, Jr.\"", "\"Mary\nAnn\"", "\"admin,member\"", "$2b$10$"] {
+    for needle in [
+        "Zoë",
+        "\"Smith, Jr.\"",
+        "\"Mary\nAnn\"",
+        "\"admin,member\"",
+        "$2b$10$",
+    ] {
         assert!(text.contains(needle), "missing {needle:?}");
     }
 }
@@ -181,7 +199,11 @@ fn workos_csv_small_and_extreme_specs() {
     }
     let (rules, _) = recount_workos(&bytes);
     for rule in WORKOS_RULES {
-        assert_eq!(rules.get(rule).copied().unwrap_or(0), truth.rules.get(rule), "{rule}");
+        assert_eq!(
+            rules.get(rule).copied().unwrap_or(0),
+            truth.rules.get(rule),
+            "{rule}"
+        );
     }
     // Everything dirty except row 0, single org.
     let (bytes, truth) = run(&SynthSpec {
@@ -191,7 +213,11 @@ fn workos_csv_small_and_extreme_specs() {
     let (rules, rows) = recount_workos(&bytes);
     assert_eq!(rows, 500);
     for rule in WORKOS_RULES {
-        assert_eq!(rules.get(rule).copied().unwrap_or(0), truth.rules.get(rule), "{rule}");
+        assert_eq!(
+            rules.get(rule).copied().unwrap_or(0),
+            truth.rules.get(rule),
+            "{rule}"
+        );
     }
     // Clean file: no issue at all.
     let (bytes, truth) = run(&spec(SynthFormat::WorkosCsv, 3_000, 0.0, 1));
@@ -224,7 +250,10 @@ fn firebase_json_parses_and_matches_truth() {
         assert!(ids.insert(local_id.to_string()), "duplicate localId");
         for key in ["createdAt", "lastSignedInAt"] {
             let ms = u[key].as_str().unwrap_or("");
-            assert!(ms.len() == 13 && ms.bytes().all(|b| b.is_ascii_digit()), "{key}={ms}");
+            assert!(
+                ms.len() == 13 && ms.bytes().all(|b| b.is_ascii_digit()),
+                "{key}={ms}"
+            );
         }
         if let Some(ca) = u.get("customAttributes") {
             let inner = ca.as_str().unwrap_or("");
@@ -232,7 +261,10 @@ fn firebase_json_parses_and_matches_truth() {
         }
         assert!(u["providerUserInfo"].is_array());
 
-        let email_missing = u.get("email").and_then(|e| e.as_str()).is_none_or(|e| e.trim().is_empty());
+        let email_missing = u
+            .get("email")
+            .and_then(|e| e.as_str())
+            .is_none_or(|e| e.trim().is_empty());
         let is_disabled = u.get("disabled").and_then(|d| d.as_bool()) == Some(true);
         let hash = u.get("passwordHash").and_then(|h| h.as_str()).unwrap_or("");
         let salt = u.get("salt").and_then(|h| h.as_str()).unwrap_or("");
@@ -243,7 +275,11 @@ fn firebase_json_parses_and_matches_truth() {
         }
         no_email += u64::from(email_missing);
         disabled += u64::from(is_disabled);
-        unicode += u64::from(u.get("displayName").and_then(|d| d.as_str()).is_some_and(|d| !d.is_ascii()));
+        unicode += u64::from(
+            u.get("displayName")
+                .and_then(|d| d.as_str())
+                .is_some_and(|d| !d.is_ascii()),
+        );
         no_password += u64::from(!has_password);
         if email_missing {
             skip_email += 1;
@@ -259,7 +295,10 @@ fn firebase_json_parses_and_matches_truth() {
     assert_eq!(truth.classes.get("no_password"), no_password);
     assert_eq!(truth.expected.get("skipped_no_email"), skip_email);
     assert_eq!(truth.expected.get("skipped_disabled"), skip_disabled);
-    assert_eq!(truth.expected.get("exported"), 5_000 - skip_email - skip_disabled);
+    assert_eq!(
+        truth.expected.get("exported"),
+        5_000 - skip_email - skip_disabled
+    );
     assert_eq!(truth.expected.get("missing_scrypt_parameters"), scrypt_warn);
     for c in ["no_email", "disabled", "unicode_name", "no_password"] {
         assert!(truth.classes.get(c) > 0, "{c}");
@@ -281,7 +320,8 @@ fn clerk_csv_parses_and_matches_truth() {
         Err(e) => panic!("{e}"),
     };
     assert_eq!(header, CLERK_HEADER);
-    let (mut rows, mut no_email, mut unicode, mut tricky, mut unsupported) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut rows, mut no_email, mut unicode, mut tricky, mut unsupported) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut hashers: HashMap<String, u64> = HashMap::new();
     for rec in rdr.records() {
         let rec = match rec {
@@ -323,17 +363,27 @@ fn clerk_csv_parses_and_matches_truth() {
     assert_eq!(truth.classes.get("tricky_name"), tricky);
     assert_eq!(truth.expected.get("skipped_no_email"), no_email);
     assert_eq!(truth.expected.get("exported"), rows - no_email);
-    assert_eq!(truth.expected.get("unsupported_password_hasher"), unsupported);
+    assert_eq!(
+        truth.expected.get("unsupported_password_hasher"),
+        unsupported
+    );
     assert_eq!(no_email, 100);
     assert!(unicode > 0 && tricky > 0);
     for h in ["bcrypt", "argon2id", "pbkdf2_sha256", ""] {
-        assert!(hashers.get(h).copied().unwrap_or(0) > 0, "hasher {h:?} missing");
+        assert!(
+            hashers.get(h).copied().unwrap_or(0) > 0,
+            "hasher {h:?} missing"
+        );
     }
 }
 
 #[test]
 fn truth_round_trips_through_json() {
-    for format in [SynthFormat::WorkosCsv, SynthFormat::FirebaseJson, SynthFormat::ClerkCsv] {
+    for format in [
+        SynthFormat::WorkosCsv,
+        SynthFormat::FirebaseJson,
+        SynthFormat::ClerkCsv,
+    ] {
         let (_, truth) = run(&spec(format, 300, 0.1, 1));
         let text = truth.to_json_pretty();
         let back: Truth = match serde_json::from_str(&text) {

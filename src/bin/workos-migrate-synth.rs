@@ -60,18 +60,26 @@ fn run(args: &Args) -> io::Result<()> {
 
     let started = Instant::now();
     let mut file = File::create(&args.output).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot create {}: {e}", args.output.display()))
+        io::Error::new(
+            e.kind(),
+            format!("cannot create {}: {e}", args.output.display()),
+        )
     })?;
     let truth = generate(&spec, &mut file)?;
     drop(file);
     let elapsed = started.elapsed();
 
     let mut tf = File::create(&truth_path).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot create {}: {e}", truth_path.display()))
+        io::Error::new(
+            e.kind(),
+            format!("cannot create {}: {e}", truth_path.display()),
+        )
     })?;
     tf.write_all(truth.to_json_pretty().as_bytes())?;
 
-    let bytes = std::fs::metadata(&args.output).map(|m| m.len()).unwrap_or(0);
+    let bytes = std::fs::metadata(&args.output)
+        .map(|m| m.len())
+        .unwrap_or(0);
     let secs = elapsed.as_secs_f64().max(1e-9);
     eprintln!(
         "wrote {} users ({} bytes) to {} in {:.3}s ({:.0} rows/s, {:.1} MB/s); truth: {}",

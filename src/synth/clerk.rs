@@ -48,7 +48,14 @@ fn pick<'a>(rng: &mut Rng, items: &'a [&'a str]) -> &'a str {
     rng.pick(items).copied().unwrap_or("")
 }
 
-fn write_row(i: u64, class: Option<u64>, seed: u64, row: &mut Vec<u8>, s: &mut Vec<u8>, t: &mut Tally) {
+fn write_row(
+    i: u64,
+    class: Option<u64>,
+    seed: u64,
+    row: &mut Vec<u8>,
+    s: &mut Vec<u8>,
+    t: &mut Tally,
+) {
     let mut rng = Rng::for_row(seed, STREAM_ROW, i);
     let no_email = class == Some(0);
 

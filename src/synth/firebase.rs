@@ -228,9 +228,8 @@ fn write_user(
     // customAttributes: a JSON *string* holding a JSON object.
     match rng.below(100) {
         0..=7 => out.extend_from_slice(br#","customAttributes":"{\"role\":\"admin\"}""#),
-        8..=14 => {
-            out.extend_from_slice(br#","customAttributes":"{\"role\":\"member\",\"tier\":\"gold\"}""#)
-        }
+        8..=14 => out
+            .extend_from_slice(br#","customAttributes":"{\"role\":\"member\",\"tier\":\"gold\"}""#),
         _ => {}
     }
 
@@ -345,7 +344,11 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         assert_eq!(v["users"].as_array().map(Vec::len), Some(2000));
-        assert_eq!(truth.expected.get("exported") + truth.expected.get("skipped_no_email")
-            + truth.expected.get("skipped_disabled"), 2000);
+        assert_eq!(
+            truth.expected.get("exported")
+                + truth.expected.get("skipped_no_email")
+                + truth.expected.get("skipped_disabled"),
+            2000
+        );
     }
 }

@@ -14,9 +14,11 @@
 //!
 //! Output is a pure function of `(format, users, dirty, seed, orgs)`: every
 //! row is generated from its own PRNG seeded by `(seed, row)` ([`rng`]), and
-//! the dirty rows are chosen by a stateless stratified plan ([`plan`]), so
-//! nothing proportional to the number of rows is kept in memory. Rows are
-//! written through a [`BufWriter`] as they are produced.
+//! the dirty rows are chosen by a stateless stratified plan: row 0 is always
+//! clean, exactly `min(round(users * dirty), users - 1)` rows are dirty and
+//! classes are assigned round-robin, so every class appears once that number
+//! reaches the class count. Nothing proportional to the number of rows is kept
+//! in memory; rows are written through a [`BufWriter`] as they are produced.
 //!
 //! The returned [`Truth`] records what was injected and what a correct
 //! consumer (validator or exporter) must report; the CLI
@@ -42,9 +44,7 @@ pub use truth::{Counts, Truth};
 pub use workos_csv::{WORKOS_CLASSES, WORKOS_HEADER, WORKOS_RULES};
 
 /// Output format of the generator.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 #[value(rename_all = "kebab-case")]
 pub enum SynthFormat {
@@ -150,7 +150,11 @@ mod tests {
 
     #[test]
     fn all_formats_are_deterministic() {
-        for format in [SynthFormat::WorkosCsv, SynthFormat::FirebaseJson, SynthFormat::ClerkCsv] {
+        for format in [
+            SynthFormat::WorkosCsv,
+            SynthFormat::FirebaseJson,
+            SynthFormat::ClerkCsv,
+        ] {
             let spec = SynthSpec {
                 format,
                 users: 500,

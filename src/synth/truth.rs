@@ -131,7 +131,10 @@ mod tests {
         let mut c = Counts::zeroed(&["b", "a"]);
         c.add("a", 2);
         c.add("z", 1);
-        assert_eq!(serde_json::to_string(&c).unwrap_or_default(), r#"{"b":0,"a":2,"z":1}"#);
+        assert_eq!(
+            serde_json::to_string(&c).unwrap_or_default(),
+            r#"{"b":0,"a":2,"z":1}"#
+        );
         let back: Counts = serde_json::from_str(r#"{"b":0,"a":2,"z":1}"#).unwrap_or_default();
         assert_eq!(back, c);
         assert_eq!(c.total(), 3);

@@ -231,7 +231,9 @@ impl Gen<'_> {
         // metadata
         scratch.clear();
         match class {
-            Some(Class::BadMetadataJson) => scratch.extend_from_slice(pick(&mut rng, BAD_JSON).as_bytes()),
+            Some(Class::BadMetadataJson) => {
+                scratch.extend_from_slice(pick(&mut rng, BAD_JSON).as_bytes())
+            }
             Some(Class::MetadataNotObject) => {
                 scratch.extend_from_slice(pick(&mut rng, NOT_OBJECT).as_bytes())
             }
@@ -323,7 +325,9 @@ fn push_metadata(out: &mut Vec<u8>, rng: &mut Rng, i: u64) {
             push_u64_padded(out, i % 1000, 3);
             out.extend_from_slice(br#""}"#);
         }
-        _ => out.extend_from_slice(br#"{"region":"us-east-1","tier":"gold","signup":"2021-03-04"}"#),
+        _ => {
+            out.extend_from_slice(br#"{"region":"us-east-1","tier":"gold","signup":"2021-03-04"}"#)
+        }
     }
 }
 
