@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 use workos_migrate::hashes::{check_password_hash, encode_firebase_scrypt, pbkdf2_from_django, HashType};
 
 const PASSWORD: &str = "correct horse battery staple";
+/// workos-api.md §3 self-generated pbkdf2 vectors (password PASSWORD, salt bytes 00..0f).
+const PBKDF2_SHA256_VECTOR: &str = "$pbkdf2$i=600000,d=sha256$AAECAwQFBgcICQoLDA0ODw$7xdxRO7JQgy8EJPSqLNEqSvFBtDU7JwCjdGfgyTYweY";
+const PBKDF2_SHA512_VECTOR: &str =
+    "$pbkdf2$i=210000,d=sha512$AAECAwQFBgcICQoLDA0ODw$tfP6dFnMFLm84erFFC/hWDzb6fAjAPCAs0RvJLiu5xYHfelPBTAEADgLVRgJzZ8bKvvUpW2nUExEbADbiezuPg";
 
 fn accept(t: HashType, h: &str) {
     assert_eq!(check_password_hash(t.as_str(), h), Ok(t), "{h}");
@@ -106,15 +110,16 @@ fn workos_reference_vectors_are_accepted() {
     // workos-api.md §3 self-generated vectors (password PASSWORD, salt 00..0f / 00..07): accepted and verified.
     for (t, h) in [
         (HashType::Scrypt, "$scrypt$v=1$n=16384,r=8,p=1,kl=64$AAECAwQFBgcICQoLDA0ODw$11kKyiyYAc8G7rp3KmncMc44YlkdllIqxOa7pq0fMaUtb3NvK4WtqmJiM16xEuVvAU9BejfXS+De92abLFHCng"),
-        (HashType::Pbkdf2, "$pbkdf2$i=600000,d=sha256$AAECAwQFBgcICQoLDA0ODw$7xdxRO7JQgy8EJPSqLNEqSvFBtDU7JwCjdGfgyTYweY"),
-        (HashType::Pbkdf2, "$pbkdf2$i=210000,d=sha512$AAECAwQFBgcICQoLDA0ODw$tfP6dFnMFLm84erFFC/hWDzb6fAjAPCAs0RvJLiu5xYHfelPBTAEADgLVRgJzZ8bKvvUpW2nUExEbADbiezuPg"),
         (HashType::Ssha, "{SSHA}o7B+j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw=="),
     ] {
         accept(t, h);
         assert_eq!(verifies(t, h), Some(true), "{h}");
     }
+    // The pbkdf2 vectors are verified (recomputed) in the pbkdf2 test; here only accepted.
     // Docs and spec examples (passwords unknown): accepted.
     for (t, h) in [
+        (HashType::Pbkdf2, PBKDF2_SHA256_VECTOR),
+        (HashType::Pbkdf2, PBKDF2_SHA512_VECTOR),
         (HashType::Argon2, "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"),
         (HashType::Bcrypt, "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"),
         (HashType::Scrypt, "$scrypt$v=1$n=16384,r=8,p=1,kl=64$Swhqd4iUYTtWfbCYIPeuMw$q7pfdBQMJujd5FX/qX+ozM2O6aNqP+mo1ZnHGH15XM2vlhroQfPA037UpbdfpH4H66OrSPjsUhfkAMuNoBiQvw"),
@@ -186,21 +191,17 @@ fn scrypt_hashes_from_the_scrypt_crate() {
 #[test]
 fn pbkdf2_hashes_from_the_pbkdf2_crate_and_django_conversion() {
     const T: HashType = HashType::Pbkdf2;
-    let salt = "AbCdEfGhIjKlMnOpQrStUv"; // Django-style ASCII salt
+    // Same salt (00..0f) as the workos-api.md vectors, so this also verifies them.
+    let salt: Vec<u8> = (0..16).collect();
     let mut h256 = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<Sha256>(PASSWORD.as_bytes(), salt.as_bytes(), 600_000, &mut h256);
+    pbkdf2::pbkdf2_hmac::<Sha256>(PASSWORD.as_bytes(), &salt, 600_000, &mut h256);
     let mut h512 = [0u8; 64];
-    pbkdf2::pbkdf2_hmac::<Sha512>(PASSWORD.as_bytes(), salt.as_bytes(), 210_000, &mut h512);
-    let phc = |i: u32, d: &str, h: &[u8]| format!("$pbkdf2$i={i},d={d}${}${}", STANDARD_NO_PAD.encode(salt), STANDARD_NO_PAD.encode(h));
+    pbkdf2::pbkdf2_hmac::<Sha512>(PASSWORD.as_bytes(), &salt, 210_000, &mut h512);
+    let phc = |i: u32, d: &str, h: &[u8]| format!("$pbkdf2$i={i},d={d}${}${}", STANDARD_NO_PAD.encode(&salt), STANDARD_NO_PAD.encode(h));
     let (a, b) = (phc(600_000, "sha256", &h256), phc(210_000, "sha512", &h512));
     accept(T, &a);
     accept(T, &b);
-
-    let django = format!("pbkdf2_sha256$600000${salt}${}", STANDARD.encode(h256));
-    assert_eq!(pbkdf2_from_django(&django).as_deref(), Ok(a.as_str()));
-    reject(T, &django, "malformed_hash");
-    let old_django = format!("pbkdf2_sha256$390000${salt}${}", STANDARD.encode(h256));
-    assert_eq!(pbkdf2_from_django(&old_django).expect_err("390000").rule(), "hash_parameter_out_of_range");
+    assert_eq!([a.as_str(), b.as_str()], [PBKDF2_SHA256_VECTOR, PBKDF2_SHA512_VECTOR]);
 
     reject(T, &a[..a.len() - 1], "malformed_hash");
     reject(T, &a[..a.rfind('$').expect("$")], "malformed_hash");
@@ -222,6 +223,22 @@ fn pbkdf2_hashes_from_the_pbkdf2_crate_and_django_conversion() {
         )
         .expect("pbkdf2");
     reject(T, &native.to_string(), "malformed_hash");
+}
+
+#[test]
+fn django_pbkdf2_converts_to_the_workos_form() {
+    const T: HashType = HashType::Pbkdf2;
+    // The docs example's salt is 22 ASCII characters, exactly what Django stores.
+    let docs = "$pbkdf2$i=600000,d=sha256$T2ptRFh6MXhDQVh2SWZuUGdpQXBUTg$xXiyTisD7390NijyCv5ICMhFW4eDuMlzypRoLGLyIvA";
+    let ph = PasswordHash::new(docs).expect("phc");
+    let salt = String::from_utf8(b64_salt(&ph)).expect("ascii salt");
+    let hash = STANDARD.encode(ph.hash.expect("hash").as_bytes());
+    let django = format!("pbkdf2_sha256$600000${salt}${hash}");
+    assert_eq!(pbkdf2_from_django(&django).as_deref(), Ok(docs));
+    reject(T, &django, "malformed_hash");
+    let old = format!("pbkdf2_sha256$390000${salt}${hash}");
+    assert_eq!(pbkdf2_from_django(&old).expect_err("390000").rule(), "hash_parameter_out_of_range");
+    assert_eq!(pbkdf2_from_django(&django[..django.len() - 2]).expect_err("truncated").rule(), "malformed_hash");
 }
 
 #[test]
