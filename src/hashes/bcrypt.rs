@@ -7,22 +7,42 @@ const KIND: HashType = HashType::Bcrypt;
 
 pub(super) fn check(hash: &str) -> Result<(), HashError> {
     let b = hash.as_bytes();
-    if ![&b"$2a$"[..], b"$2b$", b"$2y$"].iter().any(|p| b.starts_with(p)) {
+    if ![&b"$2a$"[..], b"$2b$", b"$2y$"]
+        .iter()
+        .any(|p| b.starts_with(p))
+    {
         return Err(malformed(KIND, "expected prefix $2a$, $2b$ or $2y$"));
     }
     if b.len() != 60 {
-        return Err(malformed(KIND, format!("expected 60 characters, found {}", hash.chars().count())));
+        return Err(malformed(
+            KIND,
+            format!("expected 60 characters, found {}", hash.chars().count()),
+        ));
     }
     let (c1, c2) = (b[4], b[5]);
     if !c1.is_ascii_digit() || !c2.is_ascii_digit() || b[6] != b'$' {
-        return Err(malformed(KIND, "expected a two-digit cost followed by $ after the prefix"));
+        return Err(malformed(
+            KIND,
+            "expected a two-digit cost followed by $ after the prefix",
+        ));
     }
     let cost = (c1 - b'0') * 10 + (c2 - b'0');
     if !(4..=31).contains(&cost) {
-        return Err(out_of_range(KIND, "cost", format_args!("{cost:02}"), "04..=31"));
+        return Err(out_of_range(
+            KIND,
+            "cost",
+            format_args!("{cost:02}"),
+            "04..=31",
+        ));
     }
-    if !b[7..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'/')) {
-        return Err(malformed(KIND, "salt and hash must be 53 characters of ./A-Za-z0-9"));
+    if !b[7..]
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'/'))
+    {
+        return Err(malformed(
+            KIND,
+            "salt and hash must be 53 characters of ./A-Za-z0-9",
+        ));
     }
     Ok(())
 }
@@ -41,16 +61,27 @@ mod tests {
     #[test]
     fn accepts_all_three_prefixes_and_cost_bounds() {
         for p in ["$2a$", "$2b$", "$2y$"] {
-            assert!(check_password_hash("bcrypt", &SPEC.replacen("$2a$", p, 1)).is_ok(), "{p}");
+            assert!(
+                check_password_hash("bcrypt", &SPEC.replacen("$2a$", p, 1)).is_ok(),
+                "{p}"
+            );
         }
         for c in ["04", "31"] {
-            assert!(check_password_hash("bcrypt", &SPEC.replacen("$10$", &format!("${c}$"), 1)).is_ok());
+            assert!(
+                check_password_hash("bcrypt", &SPEC.replacen("$10$", &format!("${c}$"), 1)).is_ok()
+            );
         }
     }
 
     #[test]
     fn rejects_truncated_with_length_message() {
-        assert_eq!(err(&SPEC[..59]), ("malformed bcrypt hash: expected 60 characters, found 59".into(), "malformed_hash"));
+        assert_eq!(
+            err(&SPEC[..59]),
+            (
+                "malformed bcrypt hash: expected 60 characters, found 59".into(),
+                "malformed_hash"
+            )
+        );
         assert_eq!(err(&format!("{SPEC}x")).1, "malformed_hash");
     }
 
@@ -59,7 +90,10 @@ mod tests {
         for p in ["$2x$", "$2$", "$3a$", "2a$1"] {
             let (msg, rule) = err(&SPEC.replacen("$2a$", p, 1));
             assert_eq!(rule, "malformed_hash", "{p}");
-            assert_eq!(msg, "malformed bcrypt hash: expected prefix $2a$, $2b$ or $2y$");
+            assert_eq!(
+                msg,
+                "malformed bcrypt hash: expected prefix $2a$, $2b$ or $2y$"
+            );
         }
     }
 
@@ -68,7 +102,10 @@ mod tests {
         for (c, shown) in [("03", "03"), ("00", "00"), ("32", "32"), ("99", "99")] {
             let (msg, rule) = err(&SPEC.replacen("$10$", &format!("${c}$"), 1));
             assert_eq!(rule, "hash_parameter_out_of_range");
-            assert_eq!(msg, format!("bcrypt parameter cost={shown} is outside WorkOS's range 04..=31"));
+            assert_eq!(
+                msg,
+                format!("bcrypt parameter cost={shown} is outside WorkOS's range 04..=31")
+            );
         }
     }
 

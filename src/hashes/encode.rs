@@ -4,11 +4,13 @@
 
 use base64::{
     alphabet,
-    engine::{general_purpose::STANDARD_NO_PAD, DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
+    engine::{
+        general_purpose::STANDARD_NO_PAD, DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig,
+    },
     Engine as _,
 };
 
-use super::{check_password_hash, malformed, HashError, HashType};
+use super::{check_password_hash, malformed, param_error, HashError, HashType};
 
 /// Builds `$firebase-scrypt$hash=‹H›$salt=‹S›$sk=‹K›$ss=‹P›$r=‹rounds›$m=‹mem_cost›`.
 ///
@@ -49,18 +51,24 @@ pub fn pbkdf2_from_django(s: &str) -> Result<String, HashError> {
     };
     let digest = match algorithm {
         "pbkdf2_sha256" => "sha256",
-        "pbkdf2_sha1" => {
-            return Err(HashError::OutOfRange { kind: K, detail: "digest \"sha1\" is not sha256 or sha512".into() })
-        }
+        "pbkdf2_sha1" => return Err(param_error(K, "digest \"sha1\" is not sha256 or sha512")),
         _ => return Err(malformed(K, expected)),
     };
-    if iterations.is_empty() || !iterations.bytes().all(|b| b.is_ascii_digit()) || iterations.starts_with('0') {
-        return Err(malformed(K, "Django iteration count is not a decimal integer"));
+    if iterations.is_empty()
+        || !iterations.bytes().all(|b| b.is_ascii_digit())
+        || iterations.starts_with('0')
+    {
+        return Err(malformed(
+            K,
+            "Django iteration count is not a decimal integer",
+        ));
     }
     if salt.is_empty() {
         return Err(malformed(K, "Django salt is empty"));
     }
-    let hash = PADDING_OPTIONAL.decode(hash).map_err(|_| malformed(K, "Django hash is not valid base64"))?;
+    let hash = PADDING_OPTIONAL
+        .decode(hash)
+        .map_err(|_| malformed(K, "Django hash is not valid base64"))?;
     let out = format!(
         "$pbkdf2$i={iterations},d={digest}${}${}",
         STANDARD_NO_PAD.encode(salt.as_bytes()),
@@ -85,9 +93,15 @@ mod tests {
     #[test]
     fn firebase_encoding_maps_url_safe_alphabet_and_keeps_empty_separator() {
         let s = encode_firebase_scrypt("a-b_", "-_==", "k_-", "", 4, 10);
-        assert_eq!(s, "$firebase-scrypt$hash=a+b/$salt=+/==$sk=k/+$ss=$r=4$m=10");
+        assert_eq!(
+            s,
+            "$firebase-scrypt$hash=a+b/$salt=+/==$sk=k/+$ss=$r=4$m=10"
+        );
         let ok = encode_firebase_scrypt("q_HlNuFY", "4U3eTYM4LLpvYl-v", "xv9syqrT", "", 8, 14);
-        assert_eq!(check_password_hash("firebase-scrypt", &ok), Ok(HashType::FirebaseScrypt));
+        assert_eq!(
+            check_password_hash("firebase-scrypt", &ok),
+            Ok(HashType::FirebaseScrypt)
+        );
     }
 
     #[test]
@@ -103,10 +117,19 @@ mod tests {
     #[test]
     fn django_errors() {
         let rule = |s: &str| pbkdf2_from_django(s).unwrap_err().rule();
-        let e = pbkdf2_from_django("pbkdf2_sha256$260000$abcdefghijkl$xXiyTisD7390NijyCv5ICMhFW4eDuMlzypRoLGLyIvA=").unwrap_err();
+        let e = pbkdf2_from_django(
+            "pbkdf2_sha256$260000$abcdefghijkl$xXiyTisD7390NijyCv5ICMhFW4eDuMlzypRoLGLyIvA=",
+        )
+        .unwrap_err();
         assert_eq!(e.rule(), "hash_parameter_out_of_range");
-        assert_eq!(e.to_string(), "pbkdf2 parameter i=260000 is outside WorkOS's range 600000..=1000000 for sha256");
-        assert_eq!(rule("pbkdf2_sha1$600000$abcdefghijkl$xXiyTisD7390NijyCv5ICMhFW4eDuMlzypRoLGLyIvA="), "hash_parameter_out_of_range");
+        assert_eq!(
+            e.to_string(),
+            "pbkdf2 parameter i=260000 is outside WorkOS's range 600000..=1000000 for sha256"
+        );
+        assert_eq!(
+            rule("pbkdf2_sha1$600000$abcdefghijkl$xXiyTisD7390NijyCv5ICMhFW4eDuMlzypRoLGLyIvA="),
+            "hash_parameter_out_of_range"
+        );
         for bad in [
             "",
             "argon2$argon2id$v=19$m=102400,t=2,p=8$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",

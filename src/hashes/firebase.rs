@@ -19,7 +19,7 @@ use base64::{
 };
 use password_hash::PasswordHash;
 
-use super::{malformed, out_of_range, shown, HashError, HashType};
+use super::{malformed, out_of_range, param_error, shown, HashError, HashType};
 
 const K: HashType = HashType::FirebaseScrypt;
 const PREFIX: &str = "$firebase-scrypt$";
@@ -32,7 +32,9 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 );
 
 pub(super) fn check(hash: &str) -> Result<(), HashError> {
-    let rest = hash.strip_prefix(PREFIX).ok_or_else(|| malformed(K, FORMS))?;
+    let rest = hash
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| malformed(K, FORMS))?;
     if rest.starts_with("hash=") {
         check_export_form(rest)
     } else {
@@ -44,14 +46,25 @@ fn check_export_form(rest: &str) -> Result<(), HashError> {
     let names = ["hash", "salt", "sk", "ss", "r", "m"];
     let fields: Vec<&str> = rest.split('$').collect();
     if fields.len() != names.len() {
-        return Err(malformed(K, format!("expected 6 $-separated fields hash, salt, sk, ss, r, m; found {}", fields.len())));
+        return Err(malformed(
+            K,
+            format!(
+                "expected 6 $-separated fields hash, salt, sk, ss, r, m; found {}",
+                fields.len()
+            ),
+        ));
     }
     let mut values = [""; 6];
     for ((field, name), slot) in fields.iter().zip(names).zip(&mut values) {
         *slot = field
             .strip_prefix(name)
             .and_then(|v| v.strip_prefix('='))
-            .ok_or_else(|| malformed(K, format!("expected field {name}= here (order hash, salt, sk, ss, r, m)")))?;
+            .ok_or_else(|| {
+                malformed(
+                    K,
+                    format!("expected field {name}= here (order hash, salt, sk, ss, r, m)"),
+                )
+            })?;
     }
     let [h, salt, sk, ss, r, m] = values;
     for (name, value) in [("hash", h), ("salt", salt), ("sk", sk), ("ss", ss)] {
@@ -79,13 +92,21 @@ fn check_phc_form(rest: &str) -> Result<(), HashError> {
         Some(v) => format!("{PREFIX}{v}${salt}${hash}"),
         None => format!("{PREFIX}{salt}${hash}"),
     };
-    let ph = PasswordHash::new(&reduced).map_err(|_| malformed(K, "version, salt or hash is not a valid PHC field (B64: standard base64 without padding)"))?;
+    let ph = PasswordHash::new(&reduced).map_err(|_| {
+        malformed(
+            K,
+            "version, salt or hash is not a valid PHC field (B64: standard base64 without padding)",
+        )
+    })?;
     if let Some(v) = ph.version.filter(|&v| v != 1) {
-        return Err(out_of_range(K, "v", v, "1..=1"));
+        return Err(param_error(K, format!("parameter v={v} must be 1")));
     }
     let mut salt_buf = [0u8; 64];
     let salt = ph.salt.ok_or_else(|| malformed(K, "missing salt"))?;
-    if salt.decode_b64(&mut salt_buf).map_or(true, |s| s.is_empty()) {
+    if salt
+        .decode_b64(&mut salt_buf)
+        .map_or(true, |s| s.is_empty())
+    {
         return Err(malformed(K, "the salt is not valid non-empty B64"));
     }
     if ph.hash.is_none() {
@@ -95,24 +116,46 @@ fn check_phc_form(rest: &str) -> Result<(), HashError> {
     let mut found: [Option<&str>; 4] = [None; 4];
     let names = ["r", "m", "ss", "sk"];
     for pair in params.split(',') {
-        let (name, value) = pair.split_once('=').ok_or_else(|| malformed(K, "parameters must be name=value pairs r, m, ss, sk"))?;
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| malformed(K, "parameters must be name=value pairs r, m, ss, sk"))?;
         let slot = names
             .iter()
             .position(|n| *n == name)
             .map(|i| &mut found[i])
-            .ok_or_else(|| malformed(K, format!("unexpected parameter {}; expected r,m,ss,sk", shown(name))))?;
+            .ok_or_else(|| {
+                malformed(
+                    K,
+                    format!("unexpected parameter {}; expected r,m,ss,sk", shown(name)),
+                )
+            })?;
         if slot.replace(value).is_some() {
             return Err(malformed(K, format!("parameter {name} is repeated")));
         }
     }
     let [Some(r), Some(m), Some(ss), Some(sk)] = found else {
-        let missing = names.iter().zip(found).filter(|(_, v)| v.is_none()).map(|(n, _)| *n);
-        return Err(malformed(K, format!("missing parameter {}", missing.collect::<Vec<_>>().join(", "))));
+        let missing = names
+            .iter()
+            .zip(found)
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n);
+        return Err(malformed(
+            K,
+            format!(
+                "missing parameter {}",
+                missing.collect::<Vec<_>>().join(", ")
+            ),
+        ));
     };
     for (name, value) in [("ss", ss), ("sk", sk)] {
         let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(value)
-            .map_err(|_| malformed(K, format!("{name} is not valid B64 (standard base64 without padding)")))?;
+            .map_err(|_| {
+                malformed(
+                    K,
+                    format!("{name} is not valid B64 (standard base64 without padding)"),
+                )
+            })?;
         if decoded.is_empty() && name == "sk" {
             return Err(malformed(K, "sk is empty"));
         }
@@ -170,9 +213,15 @@ mod tests {
     fn export_form_structure() {
         assert_eq!(err(&EXPORT.replace("$m=14", "")).1, "malformed_hash");
         assert_eq!(err(&EXPORT.replace("$sk=a2V5$ss=c2Vw", "$ss=c2Vw$sk=a2V5")).0, "malformed firebase-scrypt hash: expected field sk= here (order hash, salt, sk, ss, r, m)");
-        assert_eq!(err(&EXPORT.replace("salt=c2FsdA==", "salt=")).0, "malformed firebase-scrypt hash: salt is empty");
+        assert_eq!(
+            err(&EXPORT.replace("salt=c2FsdA==", "salt=")).0,
+            "malformed firebase-scrypt hash: salt is empty"
+        );
         assert_eq!(err(&EXPORT.replace("sk=a2V5", "sk=")).1, "malformed_hash");
-        assert_eq!(err(&EXPORT.replace("hash=aGFzaA==", "hash=aGFza")).0, "malformed firebase-scrypt hash: hash is not valid base64");
+        assert_eq!(
+            err(&EXPORT.replace("hash=aGFzaA==", "hash=aGFza")).0,
+            "malformed firebase-scrypt hash: hash is not valid base64"
+        );
         assert_eq!(err(&EXPORT.replace("r=8", "r=+8")).1, "malformed_hash");
         assert_eq!(err(&EXPORT[..EXPORT.len() - 5]).1, "malformed_hash");
     }
@@ -180,32 +229,70 @@ mod tests {
     #[test]
     fn rounds_and_mem_cost_ranges() {
         for (from, to, msg) in [
-            ("r=8", "r=9", "firebase-scrypt parameter r=9 is outside WorkOS's range 1..=8"),
-            ("r=8", "r=0", "firebase-scrypt parameter r=0 is outside WorkOS's range 1..=8"),
-            ("m=14", "m=15", "firebase-scrypt parameter m=15 is outside WorkOS's range 1..=14"),
-            ("m=14", "m=0", "firebase-scrypt parameter m=0 is outside WorkOS's range 1..=14"),
+            (
+                "r=8",
+                "r=9",
+                "firebase-scrypt parameter r=9 is outside WorkOS's range 1..=8",
+            ),
+            (
+                "r=8",
+                "r=0",
+                "firebase-scrypt parameter r=0 is outside WorkOS's range 1..=8",
+            ),
+            (
+                "m=14",
+                "m=15",
+                "firebase-scrypt parameter m=15 is outside WorkOS's range 1..=14",
+            ),
+            (
+                "m=14",
+                "m=0",
+                "firebase-scrypt parameter m=0 is outside WorkOS's range 1..=14",
+            ),
         ] {
-            assert_eq!(err(&EXPORT.replace(from, to)), (msg.into(), "hash_parameter_out_of_range"));
-            assert_eq!(err(&PHC.replace(from, to)), (msg.into(), "hash_parameter_out_of_range"));
+            assert_eq!(
+                err(&EXPORT.replace(from, to)),
+                (msg.into(), "hash_parameter_out_of_range")
+            );
+            assert_eq!(
+                err(&PHC.replace(from, to)),
+                (msg.into(), "hash_parameter_out_of_range")
+            );
         }
-        assert_eq!(err(&PHC.replace("v=1", "v=2")).1, "hash_parameter_out_of_range");
+        assert_eq!(
+            err(&PHC.replace("v=1", "v=2")).1,
+            "hash_parameter_out_of_range"
+        );
     }
 
     #[test]
     fn phc_form_structure() {
         assert_eq!(err(&PHC.replace(",sk=", ",xx=")).1, "malformed_hash");
-        assert_eq!(err(&PHC.replace("ss=Bw,", "")).0, "malformed firebase-scrypt hash: missing parameter ss");
+        assert_eq!(
+            err(&PHC.replace("ss=Bw,", "")).0,
+            "malformed firebase-scrypt hash: missing parameter ss"
+        );
         assert_eq!(err(&PHC.replace("ss=Bw", "ss=Bw==")).1, "malformed_hash");
         assert_eq!(err(&PHC.replace("r=8,", "r=8,r=8,")).1, "malformed_hash");
         assert_eq!(err(&PHC[..PHC.rfind('$').unwrap()]).1, "malformed_hash");
         assert_eq!(err(&PHC[..PHC.len() - 1]).1, "malformed_hash");
-        assert_eq!(err(&PHC.replace("$firebase-scrypt$", "$firebase_scrypt$")).1, "malformed_hash");
-        assert_eq!(err(&PHC.replace("$firebase-scrypt$", "$scrypt$")).1, "malformed_hash");
+        assert_eq!(
+            err(&PHC.replace("$firebase-scrypt$", "$firebase_scrypt$")).1,
+            "malformed_hash"
+        );
+        assert_eq!(
+            err(&PHC.replace("$firebase-scrypt$", "$scrypt$")).1,
+            "malformed_hash"
+        );
     }
 
     #[test]
     fn messages_never_contain_values() {
-        for h in [EXPORT.replace("aGFzaA==", "aGF*aA=="), PHC.replace("sk=jxspr", "sk=jx!pr"), PHC.replace("$42xEC", "$4*xEC")] {
+        for h in [
+            EXPORT.replace("aGFzaA==", "aGF*aA=="),
+            PHC.replace("sk=jxspr", "sk=jx!pr"),
+            PHC.replace("$42xEC", "$4*xEC"),
+        ] {
             let msg = err(&h).0;
             for s in ["aGF", "jx", "42x", "*", "!"] {
                 assert!(!msg.contains(s), "{msg}");

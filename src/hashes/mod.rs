@@ -42,7 +42,9 @@ impl HashType {
     /// Parses a WorkOS type name (surrounding whitespace and ASCII case ignored).
     pub fn parse(name: &str) -> Option<HashType> {
         let name = name.trim();
-        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(name))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(name))
     }
 
     /// The exact WorkOS name, e.g. `firebase-scrypt`.
@@ -94,7 +96,9 @@ impl HashError {
 /// Quotes a short identifier-like value for a message; anything long or hash-like
 /// (it may be a misplaced secret) is described by its length only.
 pub(crate) fn shown(value: &str) -> String {
-    let plain = value.chars().all(|c| c.is_ascii_alphanumeric() || "-_ .".contains(c));
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_ .".contains(c));
     if plain && value.len() <= 24 {
         format!("\"{value}\"")
     } else {
@@ -103,17 +107,37 @@ pub(crate) fn shown(value: &str) -> String {
 }
 
 pub(crate) fn malformed(kind: HashType, detail: impl Into<String>) -> HashError {
-    HashError::Malformed { kind, detail: detail.into() }
+    HashError::Malformed {
+        kind,
+        detail: detail.into(),
+    }
+}
+
+/// A parameter WorkOS would not accept: `<kind> <detail>`.
+pub(crate) fn param_error(kind: HashType, detail: impl Into<String>) -> HashError {
+    HashError::OutOfRange {
+        kind,
+        detail: detail.into(),
+    }
 }
 
 /// `<kind> parameter <name>=<value> is outside WorkOS's range <range>`.
-pub(crate) fn out_of_range(kind: HashType, name: &str, value: impl fmt::Display, range: &str) -> HashError {
-    HashError::OutOfRange { kind, detail: format!("parameter {name}={value} is outside WorkOS's range {range}") }
+pub(crate) fn out_of_range(
+    kind: HashType,
+    name: &str,
+    value: impl fmt::Display,
+    range: &str,
+) -> HashError {
+    HashError::OutOfRange {
+        kind,
+        detail: format!("parameter {name}={value} is outside WorkOS's range {range}"),
+    }
 }
 
 /// Check `hash` against the WorkOS format for `hash_type` (a type name as written in the CSV).
 pub fn check_password_hash(hash_type: &str, hash: &str) -> Result<HashType, HashError> {
-    let kind = HashType::parse(hash_type).ok_or_else(|| HashError::UnsupportedType(hash_type.trim().to_owned()))?;
+    let kind = HashType::parse(hash_type)
+        .ok_or_else(|| HashError::UnsupportedType(hash_type.trim().to_owned()))?;
     if hash.is_empty() {
         return Err(malformed(kind, "the hash is empty"));
     }
@@ -139,9 +163,20 @@ mod tests {
     fn type_names_round_trip_and_parse_leniently() {
         for t in HashType::ALL {
             assert_eq!(HashType::parse(t.as_str()), Some(t));
-            assert_eq!(HashType::parse(&format!("  {}\t", t.as_str().to_uppercase())), Some(t));
+            assert_eq!(
+                HashType::parse(&format!("  {}\t", t.as_str().to_uppercase())),
+                Some(t)
+            );
         }
-        for bad in ["", "md5", "okta-bcrypt", "sha256", "pbkdf2_sha256", "firebase_scrypt", "argon2id"] {
+        for bad in [
+            "",
+            "md5",
+            "okta-bcrypt",
+            "sha256",
+            "pbkdf2_sha256",
+            "firebase_scrypt",
+            "argon2id",
+        ] {
             assert_eq!(HashType::parse(bad), None, "{bad}");
         }
     }
@@ -153,10 +188,16 @@ mod tests {
         let names: Vec<_> = HashType::ALL.iter().map(|t| t.as_str()).collect();
         assert_eq!(
             err.to_string(),
-            format!("unsupported password_hash_type \"md5\" (WorkOS accepts {})", names.join(", "))
+            format!(
+                "unsupported password_hash_type \"md5\" (WorkOS accepts {})",
+                names.join(", ")
+            )
         );
         for t in ["okta-bcrypt", "sha256", " SHA512 "] {
-            assert_eq!(check_password_hash(t, "x").unwrap_err().rule(), "unsupported_hash_type");
+            assert_eq!(
+                check_password_hash(t, "x").unwrap_err().rule(),
+                "unsupported_hash_type"
+            );
         }
     }
 
@@ -173,9 +214,13 @@ mod tests {
         for t in HashType::ALL {
             let err = check_password_hash(t.as_str(), "").unwrap_err();
             assert_eq!(err.rule(), "malformed_hash");
-            assert_eq!(err.to_string(), format!("malformed {t} hash: the hash is empty"));
+            assert_eq!(
+                err.to_string(),
+                format!("malformed {t} hash: the hash is empty")
+            );
         }
-        let err = check_password_hash("ssha", " {SSHA}o7B+j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw==").unwrap_err();
+        let err = check_password_hash("ssha", " {SSHA}o7B+j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw==")
+            .unwrap_err();
         assert_eq!(err.rule(), "malformed_hash");
     }
 

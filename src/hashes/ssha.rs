@@ -14,10 +14,15 @@ pub(super) fn check(kind: HashType, hash: &str) -> Result<(), HashError> {
         HashType::Ssha256 => ("{SSHA256}", 32, "SHA-256"),
         _ => ("{SSHA}", 20, "SHA-1"),
     };
-    let body = hash.strip_prefix(prefix).ok_or_else(|| malformed(kind, format!("expected prefix {prefix}")))?;
-    let bytes = STANDARD
-        .decode(body)
-        .map_err(|_| malformed(kind, format!("the text after {prefix} is not standard padded base64")))?;
+    let body = hash
+        .strip_prefix(prefix)
+        .ok_or_else(|| malformed(kind, format!("expected prefix {prefix}")))?;
+    let bytes = STANDARD.decode(body).map_err(|_| {
+        malformed(
+            kind,
+            format!("the text after {prefix} is not standard padded base64"),
+        )
+    })?;
     if bytes.len() <= digest {
         return Err(malformed(
             kind,
@@ -42,23 +47,37 @@ mod tests {
         assert!(check_password_hash("ssha", DOC).is_ok());
         // 20 + 1 bytes and 32 + 1 bytes.
         assert!(check_password_hash("ssha", "{SSHA}AAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_ok());
-        assert!(check_password_hash("ssha256", "{SSHA256}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_ok());
+        assert!(check_password_hash(
+            "ssha256",
+            "{SSHA256}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        )
+        .is_ok());
     }
 
     #[test]
     fn rejects_wrong_prefix() {
-        for h in [&DOC[6..], "{SHA}o7B+j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw==", "{ssha}o7B+j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw=="] {
+        for h in [
+            &DOC[6..],
+            "{SHA}o7B+j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw==",
+            "{ssha}o7B+j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw==",
+        ] {
             assert_eq!(rule("ssha", h), "malformed_hash");
         }
         assert_eq!(rule("ssha256", DOC), "malformed_hash");
-        assert_eq!(check_password_hash("ssha256", DOC).unwrap_err().to_string(), "malformed ssha256 hash: expected prefix {SSHA256}");
+        assert_eq!(
+            check_password_hash("ssha256", DOC).unwrap_err().to_string(),
+            "malformed ssha256 hash: expected prefix {SSHA256}"
+        );
     }
 
     #[test]
     fn rejects_truncated_and_unpadded_base64() {
         assert_eq!(rule("ssha", &DOC[..DOC.len() - 1]), "malformed_hash");
         assert_eq!(rule("ssha", DOC.trim_end_matches('=')), "malformed_hash");
-        assert_eq!(rule("ssha", "{SSHA}o7B-j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw=="), "malformed_hash");
+        assert_eq!(
+            rule("ssha", "{SSHA}o7B-j1mFfbmEwTcG4Xb9GJL9mOYAAQIDBAUGBw=="),
+            "malformed_hash"
+        );
     }
 
     #[test]
@@ -70,6 +89,12 @@ mod tests {
             e.to_string(),
             "malformed ssha hash: decodes to 20 bytes; expected a 20-byte SHA-1 digest followed by a salt of at least 1 byte"
         );
-        assert_eq!(rule("ssha256", "{SSHA256}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), "malformed_hash");
+        assert_eq!(
+            rule(
+                "ssha256",
+                "{SSHA256}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+            ),
+            "malformed_hash"
+        );
     }
 }

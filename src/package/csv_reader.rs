@@ -111,29 +111,165 @@ impl CsvBatch {
     }
 }
 
-/// Counts bytes handed to the CSV parser so one runaway record cannot grow
-/// without bound: when more than `limit` bytes have been read since the end of
-/// the last complete record, reading fails.
+/// The byte source of the CSV parser. It turns CRLF into LF before parsing
+/// (the `csv` crate reports the start line of a record one too low after a
+/// CRLF, and a line number must be right), remembers runs of blank lines
+/// (the parser skips them without counting them in a record's start line),
+/// and it bounds one runaway record:
+/// when more than `limit` bytes were handed out since the end of the last
+/// complete record, reading fails.
 struct GuardedRead<R> {
     inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    eof: bool,
     delivered: u64,
     record_end: Arc<AtomicU64>,
     limit: u64,
+    /// Current run of consecutive `\n` bytes (output offsets).
+    run_start: u64,
+    run_len: u64,
+    /// Closed runs of two or more `\n`: (offset of the first, length).
+    runs: std::collections::VecDeque<(u64, u64)>,
 }
 
 const GUARD_MARKER: &str = "workos-migrate: record too long";
 
+impl<R: Read> GuardedRead<R> {
+    fn new(inner: R, record_end: Arc<AtomicU64>, limit: u64) -> Self {
+        Self {
+            inner,
+            buf: vec![0u8; 64 * 1024].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            eof: false,
+            delivered: 0,
+            record_end,
+            limit,
+            run_start: 0,
+            run_len: 0,
+            runs: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn close_run(&mut self) {
+        if self.run_len >= 2 {
+            self.runs.push_back((self.run_start, self.run_len));
+        }
+        self.run_len = 0;
+    }
+
+    /// Records the newline runs of `chunk`, which starts at output offset `base`.
+    fn scan_newlines(&mut self, chunk: &[u8], base: u64) {
+        for o in memchr::memchr_iter(b'\n', chunk) {
+            let at = base + o as u64;
+            if self.run_len > 0 && at == self.run_start + self.run_len {
+                self.run_len += 1;
+            } else {
+                self.close_run();
+                self.run_start = at;
+                self.run_len = 1;
+            }
+        }
+        if self.run_len > 0 && self.run_start + self.run_len < base + chunk.len() as u64 {
+            self.close_run();
+        }
+    }
+
+    /// Blank lines skipped between a record terminator and the record that
+    /// the parser says starts at output offset `start`.
+    fn blank_lines_before(&mut self, start: u64) -> u64 {
+        while let Some(&(s, len)) = self.runs.front() {
+            if s + 1 < start {
+                self.runs.pop_front();
+            } else if s + 1 == start {
+                self.runs.pop_front();
+                return len - 1;
+            } else {
+                break;
+            }
+        }
+        0
+    }
+
+    /// Ensures at least two buffered bytes (one of look-ahead) unless at EOF.
+    fn refill(&mut self) -> io::Result<()> {
+        if self.len - self.pos >= 2 || self.eof {
+            return Ok(());
+        }
+        self.buf.copy_within(self.pos..self.len, 0);
+        self.len -= self.pos;
+        self.pos = 0;
+        while self.len < 2 && !self.eof {
+            match self.inner.read(&mut self.buf[self.len..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<R: Read> Read for GuardedRead<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let since = self
             .delivered
             .saturating_sub(self.record_end.load(Ordering::Relaxed));
         if since > self.limit {
             return Err(io::Error::other(GUARD_MARKER));
         }
-        let n = self.inner.read(buf)?;
-        self.delivered += n as u64;
-        Ok(n)
+        if out.is_empty() {
+            return Ok(0);
+        }
+        self.refill()?;
+        let mut written = 0;
+        while written < out.len() && self.pos < self.len {
+            let avail = &self.buf[self.pos..self.len];
+            let room = out.len() - written;
+            match memchr::memchr(b'\r', &avail[..avail.len().min(room)]) {
+                None => {
+                    let n = avail.len().min(room);
+                    out[written..written + n].copy_from_slice(&avail[..n]);
+                    written += n;
+                    self.pos += n;
+                }
+                Some(i) => {
+                    out[written..written + i].copy_from_slice(&avail[..i]);
+                    written += i;
+                    self.pos += i;
+                    // At a CR: drop it when an LF follows; keep a bare CR.
+                    if self.pos + 1 < self.len {
+                        if self.buf[self.pos + 1] != b'\n' {
+                            out[written] = b'\r';
+                            written += 1;
+                        }
+                        self.pos += 1;
+                    } else if self.eof {
+                        out[written] = b'\r';
+                        written += 1;
+                        self.pos += 1;
+                    } else {
+                        // Need look-ahead: hand out what we have first.
+                        break;
+                    }
+                }
+            }
+            if written > 0 && self.pos + 1 >= self.len && !self.eof {
+                break;
+            }
+        }
+        if written == 0 && self.pos < self.len {
+            // Only a CR awaiting look-ahead remained: refill and retry once.
+            self.refill()?;
+            return self.read(out);
+        }
+        let base = self.delivered;
+        self.scan_newlines(&out[..written], base);
+        self.delivered += written as u64;
+        Ok(written)
     }
 }
 
@@ -172,12 +308,7 @@ impl<R: Read> CsvBatchReader<R> {
     /// Wraps any reader; `path` is used in error messages.
     pub fn new(path: &Path, input: R, options: CsvReadOptions) -> Result<Self, CsvReadError> {
         let record_end = Arc::new(AtomicU64::new(0));
-        let guarded = GuardedRead {
-            inner: input,
-            delivered: 0,
-            record_end: Arc::clone(&record_end),
-            limit: options.max_record_bytes,
-        };
+        let guarded = GuardedRead::new(input, Arc::clone(&record_end), options.max_record_bytes);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -269,7 +400,10 @@ impl<R: Read> CsvBatchReader<R> {
             if let Some(pos) = reader_position(&self.reader) {
                 self.record_end.store(pos, Ordering::Relaxed);
             }
-            let line = self.record.position().map_or(line_hint, |p| p.line());
+            let line = match self.record.position() {
+                Some(p) => p.line() + self.reader.get_mut().blank_lines_before(p.byte()),
+                None => line_hint,
+            };
             // A line holding only a BOM-less empty field is a blank line.
             if self.record.len() == 1 && self.record.get(0).is_some_and(<[u8]>::is_empty) && width > 1 {
                 continue;
@@ -416,9 +550,34 @@ mod tests {
         let b = &batches[0];
         assert_eq!(b.batch.schema().field(0).name(), "email");
         assert_eq!(b.num_rows(), 2);
-        assert_eq!(cell(b, 0, 1).as_deref(), Some("A\r\nB"));
+        assert_eq!(cell(b, 0, 1).as_deref(), Some("A\nB"));
         assert_eq!(cell(b, 1, 1).as_deref(), Some("  bob "));
         assert_eq!(b.lines, vec![2, 5]);
+    }
+
+    #[test]
+    fn line_numbers_with_crlf_bare_cr_and_tiny_reads() {
+        // A reader that hands out one byte at a time exercises the look-ahead.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() || buf.is_empty() {
+                    return Ok(0);
+                }
+                buf[0] = self.0[0];
+                self.0 = &self.0[1..];
+                Ok(1)
+            }
+        }
+        let input = b"a,b\r\n1,\"x\ry\"\r\n\r\n2,z\r\n3,\"q\r\n\"\r\n4,w";
+        let opts = CsvReadOptions { batch_rows: 10, ..CsvReadOptions::default() };
+        let batches: Vec<CsvBatch> =
+            CsvBatchReader::new(Path::new("t.csv"), Trickle(input), opts).unwrap().map(Result::unwrap).collect();
+        let b = &batches[0];
+        assert_eq!(b.lines, vec![2, 4, 5, 7]);
+        assert_eq!(cell(b, 0, 1).as_deref(), Some("x\ry"));
+        assert_eq!(cell(b, 2, 1).as_deref(), Some("q\n"));
+        assert_eq!(cell(b, 3, 1).as_deref(), Some("w"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! timeout and capture its output.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,23 +23,32 @@ pub fn run_in(cwd: &Path, args: &[&str]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn workos-migrate");
+    // Drain both pipes on their own threads so a chatty child never blocks.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
     let started = Instant::now();
-    loop {
-        if let Some(_status) = child.try_wait().expect("wait") {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if started.elapsed() > Duration::from_secs(120) {
             let _ = child.kill();
             panic!("workos-migrate {args:?} hung for 120 s");
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
-    let code = out.status.code().unwrap_or(-1);
+    };
+    let code = status.code().unwrap_or(-1);
     let run = Run {
         code,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: String::from_utf8_lossy(&stdout.join().expect("stdout thread")).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr.join().expect("stderr thread")).into_owned(),
     };
     assert_ne!(code, 101, "workos-migrate panicked: {}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "panic: {}", run.stderr);
