@@ -2,3 +2,4 @@
 //! and SSO mapping; every source produces a migration package.
 
 pub mod csv;
+pub mod mapping;
