@@ -102,21 +102,10 @@ impl KeyedSpill {
         let mut data = Vec::new();
         let mut index: Vec<(usize, usize, usize, usize, u64)> = Vec::new();
         for part in 0..PARTITIONS {
-            let Some(mut w) = self.parts[part].take() else {
+            let Some(w) = self.parts[part].take() else {
                 continue;
             };
-            let path = Self::part_path(self.dir.path(), part);
-            let io_err = |source| SpillError::Io {
-                path: path.clone(),
-                source,
-            };
-            w.flush().map_err(io_err)?;
-            drop(w);
-            data.clear();
-            BufReader::new(File::open(&path).map_err(io_err)?)
-                .read_to_end(&mut data)
-                .map_err(io_err)?;
-            std::fs::remove_file(&path).map_err(io_err)?;
+            drain_partition(w, &Self::part_path(self.dir.path(), part), &mut data)?;
             // (key start, key end, payload start, payload end, seq)
             index.clear();
             let mut at = 0usize;
@@ -157,6 +146,22 @@ impl KeyedSpill {
         }
         Ok(())
     }
+}
+
+/// Flushes a partition writer, reads the whole partition into `data` and
+/// deletes the file.
+fn drain_partition(mut w: BufWriter<File>, path: &Path, data: &mut Vec<u8>) -> Result<(), SpillError> {
+    let io_err = |source| SpillError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    w.flush().map_err(io_err)?;
+    drop(w);
+    data.clear();
+    BufReader::new(File::open(path).map_err(io_err)?)
+        .read_to_end(data)
+        .map_err(io_err)?;
+    std::fs::remove_file(path).map_err(io_err)
 }
 
 fn le_u32(b: &[u8]) -> u32 {
@@ -270,21 +275,10 @@ impl OrderedSpill {
         let mut data = Vec::new();
         let mut index: Vec<(u64, usize, usize)> = Vec::new();
         for part in 0..PARTITIONS {
-            let Some(mut w) = self.parts[part].take() else {
+            let Some(w) = self.parts[part].take() else {
                 continue;
             };
-            let path = KeyedSpill::part_path(self.dir.path(), part);
-            let io_err = |source| SpillError::Io {
-                path: path.clone(),
-                source,
-            };
-            w.flush().map_err(io_err)?;
-            drop(w);
-            data.clear();
-            BufReader::new(File::open(&path).map_err(io_err)?)
-                .read_to_end(&mut data)
-                .map_err(io_err)?;
-            std::fs::remove_file(&path).map_err(io_err)?;
+            drain_partition(w, &KeyedSpill::part_path(self.dir.path(), part), &mut data)?;
             index.clear();
             let mut at = 0usize;
             while at + 12 <= data.len() {

@@ -19,10 +19,7 @@ pub(crate) const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// (embedded `"` doubled).
 #[inline]
 pub(crate) fn csv_field(out: &mut Vec<u8>, value: &[u8]) {
-    let needs_quotes = value
-        .iter()
-        .any(|&b| b == b',' || b == b'"' || b == b'\n' || b == b'\r');
-    if !needs_quotes {
+    if !crate::package::csv_writer::needs_quotes(value) {
         out.extend_from_slice(value);
         return;
     }

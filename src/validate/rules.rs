@@ -7,22 +7,9 @@ use serde_json::Value;
 
 use crate::hashes::check_password_hash;
 
-/// The 13 columns the importer understands (import.md §2.1).
-pub const KNOWN_COLUMNS: [&str; 13] = [
-    "email",
-    "password",
-    "password_hash",
-    "password_hash_type",
-    "first_name",
-    "last_name",
-    "email_verified",
-    "external_id",
-    "metadata",
-    "org_id",
-    "org_external_id",
-    "org_name",
-    "role_slugs",
-];
+/// The 13 columns the importer understands (import.md §2.1): the package's
+/// `users.csv` header.
+pub const KNOWN_COLUMNS: &[&str] = crate::package::schema::USERS_HEADER;
 
 /// Metadata keys the importer treats as reserved (import.md §3).
 pub const RESERVED_METADATA_KEYS: [&str; 10] = [
