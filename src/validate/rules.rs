@@ -116,10 +116,10 @@ impl<'a> RowView<'a> {
 
 /// Lower-cased, trimmed booleans the validator accepts (import.md §3 rule 2).
 pub fn is_known_boolean(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "true" | "false" | "yes" | "no" | "1" | "0" | "y" | "n"
-    )
+    let v = v.trim();
+    ["true", "false", "yes", "no", "1", "0", "y", "n"]
+        .iter()
+        .any(|b| b.eq_ignore_ascii_case(v))
 }
 
 /// Splits `role_slugs` the importer's way: a JSON array, else comma-separated.
