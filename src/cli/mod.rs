@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod clerk;
+pub mod firebase;
+
 use crate::package::validator::{run_validate_package, ValidateOptions};
 use crate::query::{ExtraTable, OutputFormat, QueryOptions};
 use crate::sources::csv::{print_next_steps, write_skeleton, SkeletonOptions};
@@ -31,6 +34,8 @@ pub enum Command {
     Export(ExportCommand),
     /// Generate an empty migration package skeleton to populate by hand
     GeneratePackageTemplate(SkeletonArgs),
+    /// [deprecated] use 'export clerk'
+    TransformClerk(clerk::TransformClerkArgs),
     /// Print or write a CSV template (users, organizations, memberships, SSO connections)
     ExportTemplate(ExportTemplateArgs),
     /// Validate a migration package directory against the package contract
@@ -45,6 +50,8 @@ pub enum Command {
 pub enum ExportCommand {
     /// Generate a WorkOS migration package skeleton (users, organizations, memberships, roles, password hashes, TOTP factors, SSO connections (handoff)) to populate from CSV data
     Csv(SkeletonArgs),
+    /// Export users, organizations, memberships, roles, password hashes, TOTP factors, SSO connections (handoff) FROM Clerk into a WorkOS migration package
+    Clerk(clerk::ExportClerkArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +155,8 @@ pub fn dispatch(cli: Cli) -> i32 {
     let code = match cli.command {
         Command::Export(ExportCommand::Csv(a)) => export_csv(a, false, &mut out, &mut err),
         Command::GeneratePackageTemplate(a) => export_csv(a, true, &mut out, &mut err),
+        Command::Export(ExportCommand::Clerk(a)) => clerk::run_export_clerk(a, &mut out, &mut err),
+        Command::TransformClerk(a) => clerk::run_transform_clerk(a, &mut out, &mut err),
         Command::ExportTemplate(a) => match crate::templates::run(
             a.template.as_deref(),
             a.output.as_deref(),

@@ -1,5 +1,8 @@
 //! Identity sources. Each provider is a folder holding its reader, API client
 //! and SSO mapping; every source produces a migration package.
 
+pub mod clerk;
 pub mod csv;
+pub mod firebase;
 pub mod mapping;
+pub mod sso;

@@ -1,0 +1,373 @@
+//! `export clerk`: a Clerk dashboard CSV → a migration package
+//! (export-and-package.md §6.3, §1.5, §1.7, §11).
+//!
+//! Everything that can fail on the input (missing file, header, mapping
+//! files, option values) is checked before the package directory is touched;
+//! a failure later (a ragged row on line 900,000) leaves the directory without
+//! `manifest.json`, so it never looks like a complete package.
+//!
+//! Conservation: every data row of the input ends up either in `users.csv` or
+//! in `skipped_users.jsonl` (reason `no_email`); [`ExportSummary`] reports
+//! both numbers.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::error::DataFusionError;
+use futures::StreamExt;
+
+use super::hashers::ScryptParams;
+use super::mapping::{clerk_stream, map_batch, MappedRow};
+use super::reader::{ClerkReadError, ClerkReader};
+use crate::package::jsonl::JsonlRecord;
+use crate::package::manifest::SecretRedaction;
+use crate::package::schema::{TOTP_SECRETS, USERS};
+use crate::package::sso::HandoffNotes;
+use crate::package::writer::PackageWriteError;
+use crate::package::{Manifest, MigrationPackageWriter, PackageOptions};
+use crate::progress::Progress;
+use crate::sources::mapping::{IdentityRows, MappingError, UserMappings};
+use crate::sources::sso::SsoHandoff;
+
+/// Rows per batch read from the CSV.
+pub const BATCH_ROWS: usize = 8192;
+
+/// Errors of a Clerk export; every message is one line and never contains a
+/// password digest or TOTP secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ClerkExportError {
+    #[error(transparent)]
+    Read(#[from] ClerkReadError),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error(transparent)]
+    Package(#[from] PackageWriteError),
+    #[error("{0}")]
+    Options(String),
+    #[error("query engine: {0}")]
+    Engine(#[from] DataFusionError),
+    #[error("starting the query engine: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Everything `export clerk` needs.
+#[derive(Debug, Clone, Default)]
+pub struct ClerkExportOptions {
+    pub from_file: PathBuf,
+    pub output_dir: PathBuf,
+    pub org_mapping: Option<PathBuf>,
+    pub role_mapping: Option<PathBuf>,
+    pub source_tenant: Option<String>,
+    pub scrypt: ScryptParams,
+    /// The SSO hand-off of the Clerk Backend API step (§6.4, fetched before
+    /// the export by `super::api`): it sets the hand-off notes,
+    /// `secretRedaction` and `sso` in `entitiesRequested`, and its rows and
+    /// warnings are written after the users. `None` →
+    /// [`HandoffNotes::ClerkWithoutSecretKey`].
+    pub sso: Option<SsoHandoff>,
+    pub quiet: bool,
+}
+
+/// The result of a successful export.
+#[derive(Debug, Clone)]
+pub struct ExportSummary {
+    /// Absolute package directory.
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// Data rows read from the Clerk CSV.
+    pub rows_read: u64,
+}
+
+/// `secretRedaction` of a Clerk package (§1.7).
+pub fn clerk_secret_redaction() -> SecretRedaction {
+    SecretRedaction {
+        mode: "not-applicable".into(),
+        redacted: true,
+        redacted_fields: None,
+        files: None,
+        notes: Some(vec![
+            "Clerk dashboard CSV does not include connection secrets.".into(),
+            "Clerk enterprise connections (SAML + OIDC) expose only public material via the Backend API \u{2014} IdP certificates for SAML and client_id + discovery_url for OIDC. No secret material is fetched.".into(),
+        ]),
+    }
+}
+
+fn check_mapping_path(path: Option<&Path>, label: &'static str) -> Result<(), ClerkExportError> {
+    match path {
+        Some(p) if !p.is_file() => Err(MappingError::NotFound {
+            label,
+            path: p.to_path_buf(),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Runs the export (blocking; a current-thread runtime drives DataFusion).
+pub fn export_clerk(opts: &ClerkExportOptions) -> Result<ExportSummary, ClerkExportError> {
+    opts.scrypt.check().map_err(ClerkExportError::Options)?;
+    let reader = ClerkReader::open(&opts.from_file, BATCH_ROWS)?;
+    check_mapping_path(opts.org_mapping.as_deref(), "Org mapping CSV")?;
+    check_mapping_path(opts.role_mapping.as_deref(), "Role mapping CSV")?;
+    let mappings = UserMappings::load(
+        opts.org_mapping.as_deref(),
+        opts.role_mapping.as_deref(),
+        "clerk_user_id",
+    )?;
+    let dir = std::path::absolute(&opts.output_dir).unwrap_or_else(|_| opts.output_dir.clone());
+    if dir.exists() && !dir.is_dir() {
+        return Err(PackageWriteError::NotADirectory(dir).into());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ClerkExportError::Runtime)?;
+    runtime.block_on(run(opts, reader, &mappings, dir))
+}
+
+async fn run(
+    opts: &ClerkExportOptions,
+    reader: ClerkReader,
+    mappings: &UserMappings,
+    dir: PathBuf,
+) -> Result<ExportSummary, ClerkExportError> {
+    let total_bytes = reader.total_bytes();
+    // Plan before creating the package: an engine error leaves nothing behind.
+    let mut planned = clerk_stream(reader).await?;
+
+    let mut options = PackageOptions {
+        provider: "clerk".into(),
+        source_tenant: opts.source_tenant.clone().filter(|t| !t.trim().is_empty()),
+        entities_requested: ["users", "organizations", "memberships", "roles"]
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect(),
+        secrets_redacted: Some(true),
+        secret_redaction: Some(clerk_secret_redaction()),
+        handoff_notes: HandoffNotes::ClerkWithoutSecretKey,
+    };
+    if let Some(sso) = &opts.sso {
+        sso.apply_to(&mut options);
+    }
+    let mut pkg = MigrationPackageWriter::create(&dir, options)?;
+    let mut identity = IdentityRows::new();
+    let progress = Progress::new("clerk", total_bytes, opts.quiet);
+    let mut rows_read = 0u64;
+
+    while let Some(batch) = planned.stream.next().await {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                let own = planned.failure.lock().ok().and_then(|mut f| f.take());
+                return Err(match own {
+                    Some(read) => read.into(),
+                    None => e.into(),
+                });
+            }
+        };
+        let mapped = map_batch(&batch, &opts.scrypt)?;
+        rows_read += mapped.len() as u64;
+        for row in mapped {
+            write_row(&mut pkg, &mut identity, mappings, row)?;
+        }
+        progress.update(planned.end_byte.load(std::sync::atomic::Ordering::Relaxed), rows_read);
+    }
+    progress.finish();
+    identity.finish(&mut pkg)?;
+    if let Some(sso) = &opts.sso {
+        sso.write_into(&mut pkg)?;
+    }
+    let manifest = pkg.finish()?;
+    Ok(ExportSummary {
+        dir,
+        manifest,
+        rows_read,
+    })
+}
+
+fn write_row(
+    pkg: &mut MigrationPackageWriter,
+    identity: &mut IdentityRows,
+    mappings: &UserMappings,
+    row: MappedRow,
+) -> Result<(), PackageWriteError> {
+    let u = match row {
+        MappedRow::Skipped { clerk_user_id } => {
+            let rec = JsonlRecord::skipped()
+                .with("clerk_user_id", clerk_user_id)
+                .with("reason", "no_email");
+            return pkg.skip(&rec);
+        }
+        MappedRow::User(u) => u,
+    };
+    if let Some(message) = &u.password_warning {
+        let rec = JsonlRecord::warning("unsupported_password_hasher", message)
+            .with("clerk_user_id", u.external_id.as_str())
+            .with("email", u.email.as_str());
+        pkg.warn(&rec)?;
+    }
+    let org = mappings.org(&u.external_id);
+    let roles = mappings.roles(&u.external_id);
+    let org_ext = org.and_then(|o| o.org_external_id.as_deref()).unwrap_or("");
+    // org_id xor org_external_id (the import CSV rule): the WorkOS id only
+    // when the mapping has no external id.
+    let org_id = if org_ext.is_empty() {
+        org.and_then(|o| o.org_id.as_deref()).unwrap_or("")
+    } else {
+        ""
+    };
+    let org_name = org.and_then(|o| o.org_name.as_deref()).unwrap_or("");
+    let slugs = roles.join(",");
+    let verified = if u.email_verified { "true" } else { "false" };
+    pkg.write_row(
+        &USERS,
+        &[
+            &u.email,
+            "",
+            &u.password_hash,
+            u.password_hash_type,
+            &u.first_name,
+            &u.last_name,
+            verified,
+            &u.external_id,
+            &u.metadata,
+            org_id,
+            org_ext,
+            org_name,
+            &slugs,
+        ],
+    )?;
+    pkg.upload().user(
+        &u.external_id,
+        &u.email,
+        verified,
+        &u.first_name,
+        &u.last_name,
+        &u.password_hash,
+    )?;
+    identity.write_user(pkg, &u.email, &u.external_id, org, roles)?;
+    if !u.totp_secret.is_empty() {
+        pkg.write_row(&TOTP_SECRETS, &[&u.email, &u.totp_secret, "", &u.email])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_a_small_file_with_mappings() {
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("clerk.csv");
+        std::fs::write(
+            &input,
+            "id,primary_email_address,first_name,last_name,totp_secret,password_digest,password_hasher,unverified_email_addresses\n\
+             u1, A@X.com ,Ann,Lee,JBSWY3DPEHPK3PXP,$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy,bcrypt,a@x.com\n\
+             u2,,,,,,,\n\
+             u3,c@x.com,,,,5f4dcc3b5aa765d61d8327deb882cf99,md5,\n",
+        )
+        .unwrap();
+        let orgs = d.path().join("orgs.csv");
+        std::fs::write(
+            &orgs,
+            "clerk_user_id,org_id,org_external_id,org_name\nu1,org_01,acme,Acme\nu3,org_02,,Beta\n",
+        )
+        .unwrap();
+        let roles = d.path().join("roles.csv");
+        std::fs::write(&roles, "clerk_user_id,role_slug\nu1,admin\nu1,member\n").unwrap();
+        let opts = ClerkExportOptions {
+            from_file: input,
+            output_dir: d.path().join("pkg"),
+            org_mapping: Some(orgs),
+            role_mapping: Some(roles),
+            source_tenant: Some("acme-prod".into()),
+            quiet: true,
+            ..Default::default()
+        };
+        let s = export_clerk(&opts).unwrap();
+        let m = &s.manifest;
+        assert_eq!(s.rows_read, 3);
+        assert_eq!(
+            (m.count("users"), m.count("skippedUsers"), m.count("warnings")),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            (m.count("organizations"), m.count("memberships"), m.count("totpSecrets")),
+            (2, 2, 1)
+        );
+        assert_eq!((m.count("roleDefinitions"), m.count("userRoleAssignments")), (2, 2));
+        assert_eq!(m.entities_requested, ["users", "organizations", "memberships", "roles"]);
+        let users = std::fs::read_to_string(s.dir.join("users.csv")).unwrap();
+        let lines: Vec<&str> = users.lines().collect();
+        assert_eq!(
+            lines[1],
+            r#"a@x.com,,$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy,bcrypt,Ann,Lee,false,u1,"{""clerk_user_id"":""u1"",""unverified_email_addresses"":""a@x.com""}",,acme,Acme,"admin,member""#
+        );
+        assert_eq!(
+            lines[2],
+            r#"c@x.com,,,,,,true,u3,"{""clerk_user_id"":""u3""}",org_02,,Beta,"#
+        );
+        assert!(!users.contains("JBSWY3DPEHPK3PXP"));
+        let notes = std::fs::read_to_string(s.dir.join("sso/handoff_notes.md")).unwrap();
+        assert_eq!(notes, HandoffNotes::ClerkWithoutSecretKey.render());
+        let report = crate::package::validator::validate_package(&s.dir, Default::default());
+        assert!(report.is_valid(), "{:?}", report.issues);
+    }
+
+    #[test]
+    fn sso_hook_adds_entity_rows_and_notes() {
+        use crate::package::sso::ClerkSsoCounts;
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("clerk.csv");
+        std::fs::write(&input, "id,primary_email_address\nu1,a@x.com\n").unwrap();
+        let counts = ClerkSsoCounts {
+            fetched: 2,
+            saml: 0,
+            oidc: 0,
+            skipped: 2,
+        };
+        let mut sso = SsoHandoff::new(HandoffNotes::ClerkWithSecretKey(counts), clerk_secret_redaction(), true);
+        sso.warnings.push(JsonlRecord::warning(
+            "incomplete_connection_configuration",
+            "skipped one",
+        ));
+        let opts = ClerkExportOptions {
+            from_file: input,
+            output_dir: d.path().join("pkg"),
+            sso: Some(sso),
+            quiet: true,
+            ..Default::default()
+        };
+        let s = export_clerk(&opts).unwrap();
+        assert_eq!(s.manifest.entities_requested.last().map(String::as_str), Some("sso"));
+        assert_eq!((s.manifest.count("users"), s.manifest.count("warnings")), (1, 1));
+        let on_disk = Manifest::from_slice(&std::fs::read(s.dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(on_disk.warnings, ["skipped one"]);
+        let notes = std::fs::read_to_string(s.dir.join("sso/handoff_notes.md")).unwrap();
+        assert!(notes.contains("returned 2 enterprise connection(s)"));
+        assert!(crate::package::validator::validate_package(&s.dir, Default::default()).is_valid());
+    }
+
+    #[test]
+    fn bad_inputs_create_no_package() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("pkg");
+        let opts = |from: PathBuf| ClerkExportOptions {
+            from_file: from,
+            output_dir: out.clone(),
+            quiet: true,
+            ..Default::default()
+        };
+        let e = export_clerk(&opts(d.path().join("missing.csv")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("Clerk export CSV not found:"), "{e}");
+        let input = d.path().join("c.csv");
+        std::fs::write(&input, "id,primary_email_address\n").unwrap();
+        let mut o = opts(input);
+        o.org_mapping = Some(d.path().join("nope.csv"));
+        let e = export_clerk(&o).unwrap_err().to_string();
+        assert!(e.starts_with("Org mapping CSV not found:"), "{e}");
+        assert!(!out.exists());
+    }
+}
