@@ -10,6 +10,7 @@
 //! binary once the subcommand is wired into it.
 
 mod common;
+mod fakes;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ use workos_migrate::cli::firebase::{
     run_export_firebase, run_transform_firebase, ExportFirebaseArgs, TransformFirebaseArgs,
 };
 use workos_migrate::hashes::check_password_hash;
+use workos_migrate::sources::firebase::identity_platform::{fetch_firebase_sso, FirebaseSsoOptions};
+use workos_migrate::sources::firebase::{export_firebase, FirebaseExportOptions};
 use workos_migrate::package::validator::validate_package;
 use workos_migrate::synth::{generate, SynthFormat, SynthSpec};
 
@@ -517,16 +520,13 @@ fn reasons(dir: &Path, reason: &str) -> u64 {
 
 #[test]
 fn synthetic_users_match_the_generator_truth() {
-    let t0 = std::time::Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let (input, truth) = synth_file(tmp.path(), 20_000);
     let e = |k: &str| truth.expected.get(k);
     assert!(e("skipped_no_email") > 0 && e("skipped_disabled") > 0 && e("missing_scrypt_parameters") > 0);
-    eprintln!("generate {:?}", t0.elapsed());
 
     let plain = tmp.path().join("plain");
     ok(&export(&["--from-file", input.to_str().unwrap(), "--output-dir", plain.to_str().unwrap(), "--quiet"]));
-    eprintln!("export {:?}", t0.elapsed());
     let m = manifest(&plain);
     assert_eq!(count(&m, "users"), e("exported"));
     assert_eq!(reasons(&plain, "no_email"), e("skipped_no_email"));
@@ -537,15 +537,17 @@ fn synthetic_users_match_the_generator_truth() {
     // Conservation: every user is exported or skipped.
     assert_eq!(count(&m, "users") + count(&m, "skippedUsers"), truth.users);
     assert_eq!(read(&plain, "users.csv").lines().count() as u64, count(&m, "users") + 1);
-    eprintln!("checks {:?}", t0.elapsed());
     assert_valid(&plain);
-    eprintln!("validate {:?}", t0.elapsed());
 
+    // With the signer key every hash is encoded (a smaller file keeps the debug run short).
+    let small_dir = tmp.path().join("small");
+    fs::create_dir(&small_dir).unwrap();
+    let (small, small_truth) = synth_file(&small_dir, 5_000);
     let (sk, ss, _, _) = hash_config();
     let hashed = tmp.path().join("hashed");
     ok(&export(&[
         "--from-file",
-        input.to_str().unwrap(),
+        small.to_str().unwrap(),
         "--output-dir",
         hashed.to_str().unwrap(),
         "--quiet",
@@ -554,10 +556,10 @@ fn synthetic_users_match_the_generator_truth() {
         "--salt-separator",
         &ss,
     ]));
-    eprintln!("export2 {:?}", t0.elapsed());
     let m = manifest(&hashed);
     assert_eq!(count(&m, "warnings"), 0);
-    assert_eq!(count(&m, "users") + count(&m, "skippedUsers"), truth.users);
+    assert_eq!(count(&m, "users"), small_truth.expected.get("exported"));
+    assert_eq!(count(&m, "users") + count(&m, "skippedUsers"), small_truth.users);
     let mut hashes = 0;
     for rec in csv::Reader::from_path(hashed.join("users.csv")).unwrap().records() {
         let rec = rec.unwrap();
@@ -566,8 +568,7 @@ fn synthetic_users_match_the_generator_truth() {
             hashes += 1;
         }
     }
-    assert_eq!(hashes, e("missing_scrypt_parameters"));
-    eprintln!("checks2 {:?}", t0.elapsed());
+    assert_eq!(hashes, small_truth.expected.get("missing_scrypt_parameters"));
 }
 
 /// A bad input: one line on stderr, exit 1, no manifest.
@@ -670,11 +671,17 @@ fn option_errors_come_before_any_work() {
     let secret = "c2VjcmV0*key";
     let r = with(&["--signer-key", secret]);
     assert_eq!((r.code, r.stderr.as_str()), (1, "Export failed: --signer-key is not valid base64 (a 12-character value, not shown)\n"));
-    for flag in [&["--project-id", "p"][..], &["--service-account-key", "k.json"], &["--skip-tenant-sso"]] {
-        let r = with(flag);
-        assert_eq!((r.code, r.stderr.as_str()), (1, "Export failed: SSO export for Firebase is not available in this build\n"));
-        assert_eq!(r.stdout, "");
+    if std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_none() {
+        for flag in [&["--project-id", "p"][..], &["--skip-tenant-sso"]] {
+            let r = with(flag);
+            assert_eq!(
+                (r.code, r.stderr.as_str()),
+                (1, "Export failed: --project-id and --skip-tenant-sso need --service-account-key <key.json> (or GOOGLE_APPLICATION_CREDENTIALS) to export Identity Platform SSO configs\n")
+            );
+        }
     }
+    let r = with(&["--service-account-key", "/nonexistent/key.json"]);
+    assert_eq!((r.code, r.stderr.as_str()), (1, "Export failed: Service account key not found: /nonexistent/key.json\n"));
     let r = with(&["--org-mapping", "/nonexistent/orgs.csv"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.ends_with("Export failed: Org mapping CSV not found: /nonexistent/orgs.csv\n"), "{}", r.stderr);
@@ -721,4 +728,93 @@ fn binary_matches_library_when_wired() {
     assert_eq!(read(&dir, "users.csv"), read(&lib, "users.csv"));
     let r = common::run(&["transform-firebase", "--input", &fixture("users.json"), "--package", "--output-dir", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// Peak resident memory of this process (Linux), in MiB.
+fn peak_rss_mib() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// Memory stays flat however many users: run with
+/// `cargo test --release --test export_firebase -- --ignored` (set
+/// `FIREBASE_LARGE_USERS`, default 300000).
+#[test]
+#[ignore = "large input; run explicitly"]
+fn memory_stays_bounded_on_a_large_export() {
+    let users: u64 = std::env::var("FIREBASE_LARGE_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, truth) = synth_file(tmp.path(), users);
+    let size_mib = fs::metadata(&input).unwrap().len() >> 20;
+    let dir = tmp.path().join("pkg");
+    let started = std::time::Instant::now();
+    ok(&export(&["--from-file", input.to_str().unwrap(), "--output-dir", dir.to_str().unwrap(), "--quiet", "--signer-key", "a2V5"]));
+    let secs = started.elapsed().as_secs_f64();
+    let m = manifest(&dir);
+    assert_eq!(count(&m, "users") + count(&m, "skippedUsers"), truth.users);
+    let peak = peak_rss_mib().unwrap_or(0);
+    eprintln!("{users} users ({size_mib} MiB) in {secs:.1} s = {:.0} users/s; peak RSS {peak} MiB", users as f64 / secs);
+    assert!(peak < 512, "peak RSS {peak} MiB for a {size_mib} MiB input");
+}
+
+fn saml_config(name: &str) -> Value {
+    serde_json::json!({
+        "name": name,
+        "displayName": "Okta",
+        "enabled": true,
+        "idpConfig": {
+            "idpEntityId": "http://www.okta.com/exk1",
+            "ssoUrl": "https://acme.okta.com/app/sso/saml",
+            "signRequest": false,
+            "idpCertificates": [{"x509Certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"}]
+        },
+        "spConfig": {
+            "spEntityId": "test-project.firebaseapp.com",
+            "callbackUri": "https://test-project.firebaseapp.com/__/auth/handler",
+            "spCertificates": [{"x509Certificate": "MIIsp", "expiresAt": "2099-01-01T00:00:00Z"}]
+        }
+    })
+}
+
+#[test]
+fn identity_platform_sso_is_written_after_the_users() {
+    use fakes::google::{write_key_file, FakeGoogle, ScopeData, SERVICE_ACCOUNT_KEY};
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let handoff = runtime.block_on(async {
+        let g = FakeGoogle::start("test-project").await;
+        g.set_project(ScopeData { saml: vec![saml_config("projects/test-project/inboundSamlConfigs/saml.okta")], oidc: vec![] });
+        let oidc = serde_json::json!({
+            "name": "projects/test-project/tenants/t1/oauthIdpConfigs/oidc.example",
+            "clientId": "oidc-client",
+            "clientSecret": "gcp-oidc-client-secret-123",
+            "issuer": "https://accounts.example.com/",
+            "displayName": "Example",
+            "enabled": true,
+            "responseType": {"code": true}
+        });
+        g.add_tenant("t1", "Tenant One", ScopeData { saml: vec![], oidc: vec![oidc] });
+        let key = write_key_file(tmp.path(), &SERVICE_ACCOUNT_KEY, Some("test-project"), &g.token_uri);
+        let mut o = FirebaseSsoOptions::new(key, None);
+        o.api_base_url = g.base_url.clone();
+        fetch_firebase_sso(&o).await.unwrap()
+    });
+    let dir = tmp.path().join("pkg");
+    let r = export_firebase(&FirebaseExportOptions::new(fixture("users.json"), &dir), Some(handoff)).unwrap();
+    assert_eq!(r.users_read, 9);
+    let m = manifest(&dir);
+    assert_eq!(m["entitiesRequested"], serde_json::json!(["users", "organizations", "memberships", "roles", "sso"]));
+    assert_eq!((count(&m, "users"), count(&m, "samlConnections"), count(&m, "oidcConnections")), (6, 1, 1));
+    assert_eq!(m["secretRedaction"]["mode"], "redacted");
+    // Users' warnings first, then the SSO ones.
+    let codes: Vec<String> = jsonl(&dir, "warnings.jsonl").iter().map(|w| w["code"].as_str().unwrap().to_string()).collect();
+    assert_eq!(&codes[..2], ["missing_scrypt_parameters", "missing_scrypt_parameters"]);
+    assert!(codes[2..].iter().all(|c| c != "missing_scrypt_parameters") && codes.len() > 2, "{codes:?}");
+    let csv = read(&dir, "sso/oidc_connections.csv");
+    assert!(!csv.contains("gcp-oidc-client-secret-123"), "{csv}");
+    let notes = read(&dir, "sso/handoff_notes.md");
+    assert!(notes.starts_with("# Firebase / Identity Platform handoff notes\n\nIdentity Platform admin API returned 2 provider config(s) across 2 scope(s).\n"), "{notes}");
+    assert_valid(&dir);
 }

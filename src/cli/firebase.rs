@@ -1,16 +1,26 @@
 //! clap types and thin adapters for `export firebase` (export-and-package.md
 //! §7.1, §3.3) and the deprecated `transform-firebase` (§13.4, package mode
 //! only). The work is in [`crate::sources::firebase`].
+//!
+//! Order: every local check ([`prepare_export`]: options, input file,
+//! mapping CSVs), then the Identity Platform SSO fetch when a service account
+//! key is given, then the package is written. `GOOGLE_APPLICATION_CREDENTIALS`
+//! still turns SSO on (as in the original) but is announced on stderr
+//! (§17.24); the project id is `--project-id`, else `GOOGLE_CLOUD_PROJECT`,
+//! else `GCLOUD_PROJECT`, else the key file's.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::Args;
 
 use crate::package::Manifest;
-use crate::sources::firebase::{export_firebase, FirebaseExportOptions, NameSplit};
+use crate::sources::firebase::identity_platform::{fetch_firebase_sso, FirebaseSsoOptions};
+use crate::sources::firebase::{prepare_export, FirebaseExport, FirebaseExportOptions, NameSplit};
+use crate::sources::sso::SsoHandoff;
 
 use super::one_line;
 
@@ -113,7 +123,63 @@ pub struct TransformFirebaseArgs {
     pub mapping: FirebaseMappingArgs,
 }
 
-const SSO_UNAVAILABLE: &str = "SSO export for Firebase is not available in this build";
+fn non_empty_env(name: &str) -> Option<OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// Fetches Identity Platform SSO configs when a service account key is given
+/// (flag, else `GOOGLE_APPLICATION_CREDENTIALS`, announced).
+fn firebase_sso(
+    key_flag: Option<&Path>,
+    key_flag_name: &str,
+    m: &FirebaseMappingArgs,
+    err: &mut dyn Write,
+) -> Result<Option<SsoHandoff>, String> {
+    let key = match (key_flag, non_empty_env("GOOGLE_APPLICATION_CREDENTIALS")) {
+        (Some(k), _) => k.to_path_buf(),
+        (None, Some(k)) => {
+            let k = PathBuf::from(k);
+            let _ = writeln!(
+                err,
+                "Using GOOGLE_APPLICATION_CREDENTIALS ({}) to export Identity Platform SSO configs",
+                k.display()
+            );
+            k
+        }
+        (None, None) if m.project_id.is_some() || m.skip_tenant_sso => {
+            return Err(format!(
+                "--project-id and --skip-tenant-sso need {key_flag_name} <key.json> (or GOOGLE_APPLICATION_CREDENTIALS) to export Identity Platform SSO configs"
+            ));
+        }
+        (None, None) => return Ok(None),
+    };
+    let project = m
+        .project_id
+        .clone()
+        .or_else(|| non_empty_env("GOOGLE_CLOUD_PROJECT").map(|v| v.to_string_lossy().into_owned()))
+        .or_else(|| non_empty_env("GCLOUD_PROJECT").map(|v| v.to_string_lossy().into_owned()))
+        .filter(|p| !p.trim().is_empty());
+    let mut o = FirebaseSsoOptions::new(key, project);
+    o.skip_tenant_sso = m.skip_tenant_sso;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the HTTP client: {e}"))?;
+    runtime.block_on(fetch_firebase_sso(&o)).map(Some).map_err(|e| e.to_string())
+}
+
+/// Local checks, SSO fetch, package.
+fn run(
+    opts: &FirebaseExportOptions,
+    key_flag: Option<&Path>,
+    key_flag_name: &str,
+    m: &FirebaseMappingArgs,
+    err: &mut dyn Write,
+) -> Result<FirebaseExport, String> {
+    let prepared = prepare_export(opts).map_err(|e| e.to_string())?;
+    let sso = firebase_sso(key_flag, key_flag_name, m, err)?;
+    prepared.run(sso).map_err(|e| e.to_string())
+}
 
 fn options(from_file: PathBuf, output_dir: PathBuf, m: &FirebaseMappingArgs) -> FirebaseExportOptions {
     FirebaseExportOptions {
@@ -149,14 +215,11 @@ fn failed(err: &mut dyn Write, prefix: &str, message: &str) -> i32 {
 /// `export firebase`; returns the exit code.
 pub fn run_export_firebase(a: ExportFirebaseArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let m = &a.mapping;
-    if a.service_account_key.is_some() || m.project_id.is_some() || m.skip_tenant_sso {
-        return failed(err, "Export failed", SSO_UNAVAILABLE);
-    }
     if !m.quiet {
         let _ = writeln!(out, "Exporting from Firebase Auth \u{2192} {}", a.output_dir.display());
     }
     let opts = options(a.from_file.clone(), a.output_dir.clone(), m);
-    match export_firebase(&opts, None) {
+    match run(&opts, a.service_account_key.as_deref(), "--service-account-key", m, err) {
         Ok(done) => {
             if !m.quiet {
                 let _ = writeln!(out, "\nExport complete");
@@ -165,7 +228,7 @@ pub fn run_export_firebase(a: ExportFirebaseArgs, out: &mut dyn Write, err: &mut
             }
             0
         }
-        Err(e) => failed(err, "Export failed", &e.to_string()),
+        Err(e) => failed(err, "Export failed", &e),
     }
 }
 
@@ -188,11 +251,8 @@ pub fn run_transform_firebase(a: TransformFirebaseArgs, out: &mut dyn Write, err
     let Some(output_dir) = a.output_dir.clone() else {
         return failed(err, "Transform failed", "--output-dir is required when --package is set");
     };
-    if a.service_account.is_some() || m.project_id.is_some() || m.skip_tenant_sso {
-        return failed(err, "Transform failed", SSO_UNAVAILABLE);
-    }
     let opts = options(a.input.clone(), output_dir, m);
-    match export_firebase(&opts, None) {
+    match run(&opts, a.service_account.as_deref(), "--service-account", m, err) {
         Ok(done) => {
             if !m.quiet {
                 let _ = writeln!(out, "Firebase package export complete");
@@ -201,6 +261,6 @@ pub fn run_transform_firebase(a: TransformFirebaseArgs, out: &mut dyn Write, err
             }
             0
         }
-        Err(e) => failed(err, "Transform failed", &e.to_string()),
+        Err(e) => failed(err, "Transform failed", &e),
     }
 }

@@ -36,6 +36,8 @@ pub enum Command {
     GeneratePackageTemplate(SkeletonArgs),
     /// [deprecated] use 'export clerk'
     TransformClerk(clerk::TransformClerkArgs),
+    /// [deprecated] use 'export firebase'
+    TransformFirebase(firebase::TransformFirebaseArgs),
     /// Print or write a CSV template (users, organizations, memberships, SSO connections)
     ExportTemplate(ExportTemplateArgs),
     /// Validate a migration package directory against the package contract
@@ -52,6 +54,8 @@ pub enum ExportCommand {
     Csv(SkeletonArgs),
     /// Export users, organizations, memberships, roles, password hashes, TOTP factors, SSO connections (handoff) FROM Clerk into a WorkOS migration package
     Clerk(clerk::ExportClerkArgs),
+    /// Export users, organizations, memberships, roles, password hashes, SSO connections (handoff) FROM Firebase Auth into a WorkOS migration package
+    Firebase(firebase::ExportFirebaseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +161,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::GeneratePackageTemplate(a) => export_csv(a, true, &mut out, &mut err),
         Command::Export(ExportCommand::Clerk(a)) => clerk::run_export_clerk(a, &mut out, &mut err),
         Command::TransformClerk(a) => clerk::run_transform_clerk(a, &mut out, &mut err),
+        Command::Export(ExportCommand::Firebase(a)) => firebase::run_export_firebase(a, &mut out, &mut err),
+        Command::TransformFirebase(a) => firebase::run_transform_firebase(a, &mut out, &mut err),
         Command::ExportTemplate(a) => match crate::templates::run(
             a.template.as_deref(),
             a.output.as_deref(),

@@ -10,8 +10,12 @@
 //! failed run leaves no manifest. Every input user ends up either in
 //! `users.csv` or in `skipped_users.jsonl`.
 //!
-//! Identity Platform SSO (§7.5) is not built here: an [`SsoSource`] can be
-//! passed in; without one the package carries the "without SSO" hand-off notes.
+//! Identity Platform SSO (§7.5) is fetched by the caller
+//! ([`super::identity_platform::fetch_firebase_sso`]) between
+//! [`prepare_export`] (every local check: options, input structure, mapping
+//! files) and [`PreparedExport::run`], which writes the [`SsoHandoff`] rows and
+//! warnings after the users; without one the package carries the "without
+//! SSO" hand-off notes.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -29,13 +33,15 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
 
 use crate::package::jsonl::JsonlRecord;
-use crate::package::manifest::SecretRedaction;
-use crate::package::schema::{CUSTOM_ATTRIBUTE_MAPPINGS, OIDC_CONNECTIONS, PROXY_ROUTES, SAML_CONNECTIONS, USERS};
+use crate::package::schema::USERS;
 use crate::package::sso::HandoffNotes;
 use crate::package::writer::PackageWriteError;
 use crate::package::{Manifest, MigrationPackageWriter, PackageOptions};
 use crate::progress::Progress;
 use crate::sources::mapping::{IdentityRows, MappingError, UserMappings};
+use crate::sources::sso::SsoHandoff;
+
+use super::identity_platform::no_sso_secret_redaction;
 
 use super::mapping::{map_users, MappedBatch, MappingOptions, NameSplit, Password, ScryptConfig};
 use super::reader::{user_schema, FirebaseReader, ReadError};
@@ -103,31 +109,6 @@ impl fmt::Debug for FirebaseExportOptions {
     }
 }
 
-/// SSO hand-off material produced by an Identity Platform exporter (§7.5),
-/// collected before the users are read and written after them.
-#[derive(Debug, Clone)]
-pub struct SsoHandoff {
-    /// Rows in `SAML_CONNECTIONS_HEADER` order.
-    pub saml_connections: Vec<Vec<String>>,
-    /// Rows in `OIDC_CONNECTIONS_HEADER` order.
-    pub oidc_connections: Vec<Vec<String>>,
-    /// Rows in `CUSTOM_ATTRIBUTE_MAPPINGS_HEADER` order.
-    pub custom_attribute_mappings: Vec<Vec<String>>,
-    /// Rows in `PROXY_ROUTES_HEADER` order.
-    pub proxy_routes: Vec<Vec<String>>,
-    /// `warnings.jsonl` records, in order (`timestamp, code, message` only, §1.6).
-    pub warnings: Vec<JsonlRecord>,
-    /// `HandoffNotes::FirebaseWithSso { .. }`.
-    pub notes: HandoffNotes,
-}
-
-/// The hook for Identity Platform SSO: fetch and map provider configs.
-/// An `Err` is fatal (e.g. no project id, no access token); per-scope fetch
-/// failures belong in [`SsoHandoff::warnings`] as `sso_fetch_failed`.
-pub trait SsoSource {
-    fn collect(&mut self) -> Result<SsoHandoff, String>;
-}
-
 /// Errors of `export firebase`; every message is one line and never shows
 /// the signer key, salt separator or a hash.
 #[derive(Debug, thiserror::Error)]
@@ -142,8 +123,6 @@ pub enum ExportError {
     Write(#[from] PackageWriteError),
     #[error("mapping users: {0}")]
     Sql(DataFusionError),
-    #[error("Identity Platform SSO export: {0}")]
-    Sso(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -205,69 +184,67 @@ fn package_options(o: &FirebaseExportOptions, sso: Option<&SsoHandoff>) -> Packa
     let mut p = PackageOptions::new("firebase");
     p.source_tenant = o.source_tenant.clone().filter(|t| !t.trim().is_empty());
     p.entities_requested = ["users", "organizations", "memberships", "roles"].map(String::from).to_vec();
-    let redacted_secret = sso.is_some_and(|h| {
-        h.warnings.iter().any(|w| w.get("code").and_then(|c| c.as_str()) == Some("secrets_redacted"))
-    });
-    p.secret_redaction = Some(if redacted_secret {
-        SecretRedaction {
-            mode: "redacted".into(),
-            redacted: true,
-            redacted_fields: None,
-            files: None,
-            notes: Some(vec![
-                "Firebase OIDC client secrets are intentionally redacted from sso/oidc_connections.csv.".into(),
-                "The customer must re-enter the client secret in the WorkOS dashboard.".into(),
-            ]),
-        }
-    } else {
-        SecretRedaction {
-            mode: "not-applicable".into(),
-            redacted: true,
-            redacted_fields: None,
-            files: None,
-            notes: Some(vec!["Firebase Auth export does not include connection secrets.".into()]),
-        }
-    });
-    p.handoff_notes = match sso {
-        Some(h) => {
-            p.entities_requested.push("sso".into());
-            h.notes.clone()
-        }
-        None => HandoffNotes::FirebaseWithoutSso,
-    };
+    p.secret_redaction = Some(no_sso_secret_redaction());
+    p.handoff_notes = HandoffNotes::FirebaseWithoutSso;
+    if let Some(h) = sso {
+        // Notes, secretRedaction / secretsRedacted and `sso` in entitiesRequested.
+        h.apply_to(&mut p);
+    }
     p
 }
 
-/// Runs the export; see the module docs.
-pub fn export_firebase(
-    opts: &FirebaseExportOptions,
-    sso: Option<&mut dyn SsoSource>,
-) -> Result<FirebaseExport, ExportError> {
+/// An export whose inputs have been checked and opened; nothing written yet.
+pub struct PreparedExport {
+    opts: FirebaseExportOptions,
+    scrypt: Option<ScryptConfig>,
+    reader: FirebaseReader,
+    mappings: UserMappings,
+}
+
+impl fmt::Debug for PreparedExport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedExport").field("opts", &self.opts).finish_non_exhaustive()
+    }
+}
+
+/// Checks everything that can be checked locally, in this order: hash
+/// options, the input file (up to the start of its `users` array), the
+/// mapping CSVs. Nothing is written.
+pub fn prepare_export(opts: &FirebaseExportOptions) -> Result<PreparedExport, ExportError> {
     let scrypt = scrypt_config(opts)?;
     let reader = FirebaseReader::open(&opts.from_file)?;
     let mappings = UserMappings::load(opts.org_mapping.as_deref(), opts.role_mapping.as_deref(), "firebase_uid")?;
-    let handoff = match sso {
-        Some(source) => Some(source.collect().map_err(ExportError::Sso)?),
-        None => None,
-    };
-    let dir = std::path::absolute(&opts.output_dir).unwrap_or_else(|_| opts.output_dir.clone());
-    let mut pkg = MigrationPackageWriter::create(&dir, package_options(opts, handoff.as_ref()))?;
-    let mapping = MappingOptions {
-        name_split: opts.name_split,
-        include_disabled: opts.include_disabled,
-        skip_passwords: opts.skip_passwords,
-        have_scrypt: scrypt.is_some(),
-    };
-    let mut users = UserWriter { mappings: &mappings, identity: IdentityRows::new(), users_read: 0, next_index: 0 };
-    stream_users(reader, &mut pkg, &mut users, &mapping, scrypt.as_ref(), opts.progress)?;
-    let users_read = users.users_read;
-    users.identity.finish(&mut pkg)?;
-    if let Some(h) = handoff {
-        write_sso(&mut pkg, &h)?;
+    Ok(PreparedExport { opts: opts.clone(), scrypt, reader, mappings })
+}
+
+/// [`prepare_export`] then [`PreparedExport::run`].
+pub fn export_firebase(opts: &FirebaseExportOptions, sso: Option<SsoHandoff>) -> Result<FirebaseExport, ExportError> {
+    prepare_export(opts)?.run(sso)
+}
+
+impl PreparedExport {
+    /// Writes the package; see the module docs.
+    pub fn run(self, sso: Option<SsoHandoff>) -> Result<FirebaseExport, ExportError> {
+        let Self { opts, scrypt, reader, mappings } = self;
+        let dir = std::path::absolute(&opts.output_dir).unwrap_or_else(|_| opts.output_dir.clone());
+        let mut pkg = MigrationPackageWriter::create(&dir, package_options(&opts, sso.as_ref()))?;
+        let mapping = MappingOptions {
+            name_split: opts.name_split,
+            include_disabled: opts.include_disabled,
+            skip_passwords: opts.skip_passwords,
+            have_scrypt: scrypt.is_some(),
+        };
+        let mut users = UserWriter { mappings: &mappings, identity: IdentityRows::new(), users_read: 0, next_index: 0 };
+        stream_users(reader, &mut pkg, &mut users, &mapping, scrypt.as_ref(), opts.progress)?;
+        let users_read = users.users_read;
+        users.identity.finish(&mut pkg)?;
+        if let Some(h) = &sso {
+            h.write_into(&mut pkg)?;
+        }
+        let manifest = pkg.finish()?;
+        debug_assert_eq!(users_read, manifest.count("users") + manifest.count("skippedUsers"));
+        Ok(FirebaseExport { dir, manifest, users_read })
     }
-    let manifest = pkg.finish()?;
-    debug_assert_eq!(users_read, manifest.count("users") + manifest.count("skippedUsers"));
-    Ok(FirebaseExport { dir, manifest, users_read })
 }
 
 /// Reader thread → channel → SQL mapping → rows.
@@ -426,24 +403,6 @@ impl UserWriter<'_> {
     }
 }
 
-fn write_sso(pkg: &mut MigrationPackageWriter, h: &SsoHandoff) -> Result<(), ExportError> {
-    for (file, rows) in [
-        (&SAML_CONNECTIONS, &h.saml_connections),
-        (&OIDC_CONNECTIONS, &h.oidc_connections),
-        (&CUSTOM_ATTRIBUTE_MAPPINGS, &h.custom_attribute_mappings),
-        (&PROXY_ROUTES, &h.proxy_routes),
-    ] {
-        for row in rows {
-            let fields: Vec<&str> = row.iter().map(String::as_str).collect();
-            pkg.write_row(file, &fields)?;
-        }
-    }
-    for w in &h.warnings {
-        pkg.warn(w)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,33 +429,35 @@ mod tests {
         assert_eq!(scrypt_config(&o).unwrap_err().to_string(), "--memory-cost must be between 1 and 14, got 99");
     }
 
-    struct FakeSso;
-    impl SsoSource for FakeSso {
-        fn collect(&mut self) -> Result<SsoHandoff, String> {
-            let mut saml = vec![String::new(); crate::package::schema::SAML_CONNECTIONS_HEADER.len()];
-            saml[0] = "okta".into();
-            Ok(SsoHandoff {
-                saml_connections: vec![saml],
-                oidc_connections: vec![],
-                custom_attribute_mappings: vec![],
-                proxy_routes: vec![],
-                warnings: vec![JsonlRecord::warning("secrets_redacted", "redacted")],
-                notes: HandoffNotes::FirebaseWithSso { fetched: 1, saml: 1, oidc: 0, skipped: 0, scopes: vec![] },
-            })
-        }
-    }
-
     #[test]
-    fn sso_hook_adds_rows_notes_and_redaction() {
+    fn sso_handoff_adds_rows_notes_and_redaction() {
+        use crate::package::manifest::SecretRedaction;
+        use crate::sources::sso::SamlConnectionRow;
         let d = tempfile::tempdir().unwrap();
         let input = d.path().join("users.json");
-        std::fs::write(&input, br#"{"users":[{"localId":"u1","email":"a@x.com"},{"localId":"u2"}]}"#).unwrap();
+        std::fs::write(&input, br#"{"users":[{"localId":"u1","email":"a@x.com","passwordHash":"aGFzaA==","salt":"c2FsdA=="},{"localId":"u2"}]}"#).unwrap();
+        let redaction = SecretRedaction {
+            mode: "redacted".into(),
+            redacted: true,
+            redacted_fields: None,
+            files: None,
+            notes: Some(vec!["n".into()]),
+        };
+        let notes = HandoffNotes::FirebaseWithSso { fetched: 1, saml: 1, oidc: 0, skipped: 0, scopes: vec![] };
+        let mut h = SsoHandoff::new(notes, redaction, true);
+        h.saml.push(SamlConnectionRow { name: "okta".into(), ..Default::default() });
+        h.warnings.push(JsonlRecord::warning("secrets_redacted", "redacted"));
         let o = FirebaseExportOptions::new(&input, d.path().join("pkg"));
-        let r = export_firebase(&o, Some(&mut FakeSso)).unwrap();
+        let r = export_firebase(&o, Some(h)).unwrap();
         assert_eq!(r.users_read, 2);
-        assert_eq!(r.manifest.entities_requested.last().map(String::as_str), Some("sso"));
+        assert_eq!(r.manifest.entities_requested, ["users", "organizations", "memberships", "roles", "sso"]);
         assert_eq!(r.manifest.count("samlConnections"), 1);
         assert_eq!(r.manifest.secret_redaction.as_ref().map(|s| s.mode.as_str()), Some("redacted"));
+        // User warnings first, then the SSO ones.
+        assert_eq!(r.manifest.count("warnings"), 2);
+        let warnings = std::fs::read_to_string(r.dir.join("warnings.jsonl")).unwrap();
+        let codes: Vec<&str> = warnings.lines().map(|l| if l.contains("secrets_redacted") { "sso" } else { "user" }).collect();
+        assert_eq!(codes, ["user", "sso"]);
         let notes = std::fs::read_to_string(r.dir.join("sso/handoff_notes.md")).unwrap();
         assert!(notes.contains("returned 1 provider config(s)"), "{notes}");
         let report = crate::package::validator::validate_package(&r.dir, Default::default());

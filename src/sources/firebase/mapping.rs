@@ -514,19 +514,27 @@ pub fn iso_from_ms_text(s: &str) -> Option<String> {
         _ => (false, t),
     };
     let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
-    if end == 0 {
+    if end == 0 || end > 18 {
         return None;
     }
-    let mut ms: i64 = digits[..end].parse().ok()?;
-    if neg {
-        ms = -ms;
-    }
-    let dt = chrono::DateTime::from_timestamp_millis(ms)?;
-    let year = chrono::Datelike::year(&dt);
+    let magnitude: i64 = digits[..end].parse().ok()?;
+    let ms = if neg { -magnitude } else { magnitude };
+    // Days since 1970-01-01 → civil date (Howard Hinnant's algorithm).
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
     if !(0..=9999).contains(&year) {
         return None;
     }
-    Some(dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+    let (h, m, sec, milli) = (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60, ms_of_day / 1000 % 60, ms_of_day % 1000);
+    Some(format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{sec:02}.{milli:03}Z"))
 }
 
 #[cfg(test)]
@@ -549,6 +557,10 @@ mod tests {
         assert_eq!(iso_from_ms_text("abc"), None);
         assert_eq!(iso_from_ms_text(""), None);
         assert_eq!(iso_from_ms_text("99999999999999999"), None);
+        assert_eq!(iso_from_ms_text("253402300799999").as_deref(), Some("9999-12-31T23:59:59.999Z"));
+        assert_eq!(iso_from_ms_text("253402300800000"), None);
+        assert_eq!(iso_from_ms_text("-62167219200000").as_deref(), Some("0000-01-01T00:00:00.000Z"));
+        assert_eq!(iso_from_ms_text("1709214307089").as_deref(), Some("2024-02-29T13:45:07.089Z"));
     }
 
     #[test]

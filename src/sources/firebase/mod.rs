@@ -6,15 +6,17 @@
 //!   parallel serde_json parse), bounded memory, one-line errors with positions.
 //! - [`mapping`]: the per-user mapping as DataFusion SQL over those batches,
 //!   plus metadata JSON and `$firebase-scrypt$` hashes in Rust.
-//! - [`export`]: options, the reader → SQL → package pipeline, the manifest,
-//!   and the [`SsoSource`] hook for Identity Platform SSO (§7.5, built
-//!   separately).
+//! - [`export`]: options, the local checks ([`export::prepare_export`]), the
+//!   reader → SQL → package pipeline, the manifest; Identity Platform SSO
+//!   rows ([`crate::sources::sso::SsoHandoff`]) are written after the users.
+//! - [`identity_platform`]: the Identity Platform admin API client and SSO
+//!   mapping (§7.5).
 
 pub mod export;
 pub mod identity_platform;
 pub mod mapping;
 pub mod reader;
 
-pub use export::{export_firebase, ExportError, FirebaseExport, FirebaseExportOptions, SsoHandoff, SsoSource};
+pub use export::{export_firebase, prepare_export, ExportError, FirebaseExport, FirebaseExportOptions, PreparedExport};
 pub use mapping::{NameSplit, ScryptConfig};
 pub use reader::{FirebaseReader, ReadError, ReaderLimits};
