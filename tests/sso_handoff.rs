@@ -595,6 +595,7 @@ async fn firebase_project_and_tenant_scopes_are_paged_and_mapped() {
         oidc,
         skipped,
         scopes,
+        ..
     } = &h.notes
     else {
         panic!("{:?}", h.notes)

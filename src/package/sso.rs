@@ -42,6 +42,8 @@ pub enum HandoffNotes {
         oidc: u64,
         skipped: u64,
         scopes: Vec<FirebaseScope>,
+        /// `--include-secrets` wrote OIDC client secrets into the package.
+        secrets_included: bool,
     },
 }
 
@@ -128,7 +130,7 @@ impl HandoffNotes {
                 "to fetch Identity Platform SAML/OIDC configs via the admin REST API, or".into(),
                 "populate sso/ files manually and run validate-package before importing.".into(),
             ],
-            Self::FirebaseWithSso { fetched, saml, oidc, skipped, scopes } => {
+            Self::FirebaseWithSso { fetched, saml, oidc, skipped, scopes, secrets_included } => {
                 let non_empty: Vec<&FirebaseScope> =
                     scopes.iter().filter(|s| s.saml + s.oidc > 0).collect();
                 let scope_count = non_empty.len().max(1);
@@ -149,9 +151,13 @@ impl HandoffNotes {
                         l.push(format!("- {}: {} SAML, {} OIDC", s.label, s.saml, s.oidc));
                     }
                 }
+                l.push(String::new());
+                l.push(if *secrets_included {
+                    "OIDC client secrets were included because --include-secrets was set; store this package securely.".into()
+                } else {
+                    "OIDC client secrets are redacted by design \u{2014} re-enter them in the WorkOS dashboard.".into()
+                });
                 l.extend([
-                    String::new(),
-                    "OIDC client secrets are redacted by design \u{2014} re-enter them in the WorkOS dashboard.".into(),
                     "SAML responses contain only public IdP certificates; no SP signing private keys are returned by the admin API.".into(),
                 ]);
                 l
@@ -192,6 +198,7 @@ mod tests {
                 FirebaseScope { label: "project".into(), saml: 1, oidc: 0 },
                 FirebaseScope { label: "tenant:t1".into(), saml: 1, oidc: 1 },
             ],
+            secrets_included: false,
         }
         .render();
         assert!(fb.contains("across 2 scope(s).\n"));

@@ -443,7 +443,7 @@ mod tests {
             files: None,
             notes: Some(vec!["n".into()]),
         };
-        let notes = HandoffNotes::FirebaseWithSso { fetched: 1, saml: 1, oidc: 0, skipped: 0, scopes: vec![] };
+        let notes = HandoffNotes::FirebaseWithSso { fetched: 1, saml: 1, oidc: 0, skipped: 0, scopes: vec![], secrets_included: false };
         let mut h = SsoHandoff::new(notes, redaction, true);
         h.saml.push(SamlConnectionRow { name: "okta".into(), ..Default::default() });
         h.warnings.push(JsonlRecord::warning("secrets_redacted", "redacted"));

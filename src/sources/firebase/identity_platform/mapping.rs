@@ -314,6 +314,7 @@ impl FirebaseSsoMapper {
             oidc: handoff.oidc.len() as u64,
             skipped: self.skipped,
             scopes: self.scopes,
+            secrets_included: self.secrets_written > 0,
         };
         handoff.secret_redaction = if self.secrets_withheld > 0 {
             SecretRedaction {
