@@ -80,6 +80,12 @@ pub struct FirebaseMappingArgs {
     /// GCP project id for Identity Platform SSO configs
     #[arg(long, value_name = "value")]
     pub project_id: Option<String>,
+    /// Write OIDC client secrets into sso/oidc_connections.csv (only where the package can be stored safely)
+    #[arg(long)]
+    pub include_secrets: bool,
+    /// Identity Platform admin API base URL (for testing against a local server)
+    #[arg(long, value_name = "url", hide = true, default_value = "https://identitytoolkit.googleapis.com")]
+    pub identity_platform_url: String,
     /// Print nothing on success
     #[arg(long)]
     pub quiet: bool,
@@ -161,6 +167,8 @@ fn firebase_sso(
         .filter(|p| !p.trim().is_empty());
     let mut o = FirebaseSsoOptions::new(key, project);
     o.skip_tenant_sso = m.skip_tenant_sso;
+    o.include_secrets = m.include_secrets;
+    o.api_base_url = m.identity_platform_url.trim_end_matches('/').to_string();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
