@@ -67,6 +67,36 @@ for r in rows:  # an empty org_external_id is NULL in SQL and empty in CSV outpu
 print("  query answer matches a Python recount:", [(r["org_external_id"], r["n"]) for r in rows])
 PY
 
+# File sources: generate, export, check conservation against the truth file.
+SIGNER_KEY="jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA=="
+check_export() { # pkg truth
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1] + "/manifest.json"))
+t = json.load(open(sys.argv[2]))
+users, skipped = m["entitiesExported"]["users"], m["entitiesExported"]["skippedUsers"]
+assert users + skipped == t["users"], (users, skipped, t["users"])
+assert users == t["expected"]["exported"], (users, t["expected"])
+print(f"  conservation: {t['users']} in = {users} users.csv rows + {skipped} skipped")
+PY
+}
+run_export() { # source rows label extra-args...
+  local source=$1 rows=$2 label=$3; shift 3
+  local fmt ext
+  case $source in firebase) fmt=firebase-json ext=json ;; clerk) fmt=clerk-csv ext=csv ;; esac
+  local input="$OUT/$source-$label.$ext"
+  [ -f "$input" ] || "$BIN/workos-migrate-synth" --format "$fmt" --users "$rows" --dirty 0.04 --seed 42 --output "$input" >&2
+  rm -rf "$OUT/pkg-$source-$label"
+  measure "export-$source-$label" "$BIN/workos-migrate" export "$source" --from-file "$input" \
+    --output-dir "$OUT/pkg-$source-$label" --quiet "$@"
+  echo "  users/s: $(python3 -c "print(f'{$rows / float(open(\"$OUT/export-$source-$label.time\").read().split()[0]):,.0f}')")"
+  check_export "$OUT/pkg-$source-$label" "$input.truth.json"
+}
+
+run_export firebase 1000000 1m --signer-key "$SIGNER_KEY"
+run_export clerk 1000000 1m
+
 if [ "${ROWS_10M:-0}" = 1 ]; then
   run_validate 10000000 10m
+  run_export firebase 10000000 10m --signer-key "$SIGNER_KEY"
 fi
