@@ -20,7 +20,7 @@ TIME=/usr/bin/time
 measure() { # label, command...
   local label=$1; shift
   "$TIME" -f "%e %M" -o "$OUT/$label.time" "$@" > "$OUT/$label.out" 2> "$OUT/$label.err" || true
-  read -r secs kb < "$OUT/$label.time"
+  read -r secs kb < <(tail -n 1 "$OUT/$label.time")
   echo "$label: ${secs}s wall, peak RSS $((kb / 1024)) MB, load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

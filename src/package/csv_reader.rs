@@ -425,28 +425,32 @@ impl<R: Read> CsvBatchReader<R> {
                     found,
                 });
             }
-            if std::str::from_utf8(self.record.as_slice()).is_err() {
-                let column = self
-                    .record
-                    .iter()
-                    .position(|f| std::str::from_utf8(f).is_err())
-                    .unwrap_or(0);
-                let field = self
-                    .header
-                    .get(column)
-                    .map_or_else(|| format!("field {}", column + 1), |h| format!("field \"{h}\""));
+            for (i, builder) in builders.iter_mut().enumerate() {
+                match self.record.get(i).map(std::str::from_utf8) {
+                    Some(Ok(value)) => builder.append_value(value),
+                    Some(Err(_)) => {
+                        let field = self
+                            .header
+                            .get(i)
+                            .map_or_else(|| format!("field {}", i + 1), |h| format!("field \"{h}\""));
+                        return Err(CsvReadError::InvalidUtf8 {
+                            path: self.path.clone(),
+                            line,
+                            field,
+                        });
+                    }
+                    None => builder.append_null(),
+                }
+            }
+            // Extra fields of a ragged row are not stored, but must be text too.
+            if let Some(i) = (width..self.record.len())
+                .find(|&i| self.record.get(i).is_some_and(|f| std::str::from_utf8(f).is_err()))
+            {
                 return Err(CsvReadError::InvalidUtf8 {
                     path: self.path.clone(),
                     line,
-                    field,
+                    field: format!("field {}", i + 1),
                 });
-            }
-            for (i, builder) in builders.iter_mut().enumerate() {
-                match self.record.get(i) {
-                    // Checked above: the whole record is valid UTF-8.
-                    Some(raw) => builder.append_value(std::str::from_utf8(raw).unwrap_or_default()),
-                    None => builder.append_null(),
-                }
             }
             lines.push(line);
         }

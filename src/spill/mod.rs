@@ -72,14 +72,15 @@ impl KeyedSpill {
         let payload_len =
             u32::try_from(payload.len()).map_err(|_| SpillError::RecordTooLarge(payload.len()))?;
         let index = (key_hash(key) % PARTITIONS as u64) as usize;
-        let path = Self::part_path(self.dir.path(), index);
+        let dir = self.dir.path();
+        // The path is only built when a file is created or a write fails.
         let io_err = |source| SpillError::Io {
-            path: path.clone(),
+            path: Self::part_path(dir, index),
             source,
         };
         let slot = &mut self.parts[index];
         if slot.is_none() {
-            let file = File::create(&path).map_err(io_err)?;
+            let file = File::create(Self::part_path(dir, index)).map_err(io_err)?;
             *slot = Some(BufWriter::with_capacity(32 * 1024, file));
         }
         if let Some(w) = slot.as_mut() {
@@ -246,16 +247,16 @@ impl OrderedSpill {
         let payload_len =
             u32::try_from(payload.len()).map_err(|_| SpillError::RecordTooLarge(payload.len()))?;
         let index = ((seq / self.span) as usize).min(PARTITIONS - 1);
-        let path = KeyedSpill::part_path(self.dir.path(), index);
+        let dir = self.dir.path();
         let io_err = |source| SpillError::Io {
-            path: path.clone(),
+            path: KeyedSpill::part_path(dir, index),
             source,
         };
         let slot = &mut self.parts[index];
         if slot.is_none() {
             *slot = Some(BufWriter::with_capacity(
                 32 * 1024,
-                File::create(&path).map_err(io_err)?,
+                File::create(KeyedSpill::part_path(dir, index)).map_err(io_err)?,
             ));
         }
         if let Some(w) = slot.as_mut() {

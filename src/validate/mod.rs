@@ -294,18 +294,20 @@ fn process_batch(
     let outcomes: Vec<RowOutcome> = (0..n)
         .into_par_iter()
         .with_min_len(256)
-        .map(|i| {
+        .map_init(Vec::new, |cells: &mut Vec<&str>, i| {
             let row_no = batch.first_row + i as u64;
             let line = batch.lines.get(i).copied().unwrap_or(0);
-            let cells: Vec<&str> = columns.iter().map(|c| cell(c, i)).collect();
+            cells.clear();
+            cells.extend(columns.iter().map(|c| cell(c, i)));
+            let cells: &[&str] = cells;
             let mut issues = Vec::new();
             if auto_fix {
-                let (fixed, fixes) = fix_row(header, map, &cells, row_no);
+                let (fixed, fixes) = fix_row(header, map, cells, row_no);
                 let refs: Vec<&str> = fixed.iter().map(String::as_str).collect();
                 check_row(&RowView { cells: &refs, map }, row_no, line, &mut issues);
                 RowOutcome { issues, fixed: Some(fixed), fixes }
             } else {
-                check_row(&RowView { cells: &cells, map }, row_no, line, &mut issues);
+                check_row(&RowView { cells, map }, row_no, line, &mut issues);
                 RowOutcome { issues, fixed: None, fixes: Vec::new() }
             }
         })
