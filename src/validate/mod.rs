@@ -188,7 +188,7 @@ pub fn run(
         }
     }
 
-    let mut fixed_out = if opts.auto_fix {
+    let fixed_out = if opts.auto_fix {
         let path = opts.output.clone().unwrap_or_else(|| default_fixed_path(&opts.csv));
         let same = match (path.canonicalize(), opts.csv.canonicalize()) {
             (Ok(a), Ok(b)) => a == b,
@@ -204,10 +204,12 @@ pub fn run(
 
     let total_bytes = std::fs::metadata(&opts.csv).map(|m| m.len()).unwrap_or(0);
     let progress = Progress::new("validate", total_bytes, opts.quiet || opts.json);
-    let mut cross = CrossRowChecks::new()?;
+    let cross = CrossRowChecks::new()?;
     let width = header.len();
-    let mut total_rows = 0u64;
 
+    // Three stages: the reader thread parses CSV into batches; this thread
+    // checks each batch in parallel (rayon); the recorder thread spills keys,
+    // logs findings and writes the fixed CSV while the next batch is checked.
     let (tx, rx) = sync_channel::<Result<CsvBatch, CsvReadError>>(2);
     let producer = std::thread::spawn(move || {
         for item in reader {
@@ -217,27 +219,46 @@ pub fn run(
             }
         }
     });
-
-    let mut outcome: Result<(), ValidateError> = Ok(());
-    for item in rx.iter() {
-        let batch = match item {
-            Ok(b) => b,
-            Err(e) => {
-                outcome = Err(e.into());
-                break;
+    let recorder = Recorder { map: &map, width, sink, cross, fixed_out, total_rows: 0 };
+    let (recorded, read_error) = std::thread::scope(|scope| {
+        let (otx, orx) = sync_channel::<(CsvBatch, Vec<RowOutcome>)>(2);
+        let progress = &progress;
+        let handle = scope.spawn(move || -> Result<Recorder<'_>, ValidateError> {
+            let mut recorder = recorder;
+            for (batch, outcomes) in orx {
+                recorder.record(&batch, &outcomes)?;
+                progress.update(batch.end_byte, recorder.total_rows);
             }
-        };
-        if let Err(e) = process_batch(&batch, &header, &map, width, opts.auto_fix, &mut sink, &mut cross, fixed_out.as_mut()) {
-            outcome = Err(e);
-            break;
+            Ok(recorder)
+        });
+        let mut read_error = None;
+        for item in rx.iter() {
+            match item {
+                Ok(batch) => {
+                    let outcomes = check_batch(&batch, &header, &map, opts.auto_fix);
+                    if otx.send((batch, outcomes)).is_err() {
+                        break; // the recorder failed; its error is reported
+                    }
+                }
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
         }
-        total_rows += batch.num_rows() as u64;
-        progress.update(batch.end_byte, total_rows);
-    }
+        drop(otx);
+        let recorded = handle
+            .join()
+            .unwrap_or_else(|_| Err(ValidateError::Report(io::Error::other("recorder thread failed"))));
+        (recorded, read_error)
+    });
     drop(rx);
     let _ = producer.join();
     progress.finish();
-    outcome?;
+    let Recorder { mut sink, cross, fixed_out, total_rows, .. } = recorded?;
+    if let Some(e) = read_error {
+        return Err(e.into());
+    }
 
     let mut cross_issues = Ok(());
     let cross_summary = cross.finish(|issue| {
@@ -273,25 +294,10 @@ pub fn run(
     Ok(if valid { 0 } else { 1 })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn process_batch(
-    batch: &CsvBatch,
-    header: &[String],
-    map: &ColumnMap,
-    width: usize,
-    auto_fix: bool,
-    sink: &mut IssueSink,
-    cross: &mut CrossRowChecks,
-    mut fixed_out: Option<&mut FixedOutput>,
-) -> Result<(), ValidateError> {
-    let columns: Vec<&StringArray> = batch
-        .batch
-        .columns()
-        .iter()
-        .filter_map(|c| c.as_any().downcast_ref::<StringArray>())
-        .collect();
-    let n = batch.num_rows();
-    let outcomes: Vec<RowOutcome> = (0..n)
+/// The parallel stage: checks (and with `auto_fix` repairs) every row of a batch.
+fn check_batch(batch: &CsvBatch, header: &[String], map: &ColumnMap, auto_fix: bool) -> Vec<RowOutcome> {
+    let columns = string_columns(batch);
+    (0..batch.num_rows())
         .into_par_iter()
         .with_min_len(256)
         .map_init(Vec::new, |cells: &mut Vec<&str>, i| {
@@ -311,44 +317,72 @@ fn process_batch(
                 RowOutcome { issues, fixed: None, fixes: Vec::new() }
             }
         })
-        .collect();
+        .collect()
+}
 
-    let report = |e: io::Error| ValidateError::Report(e);
-    for r in &batch.ragged {
-        sink.issue(&RowIssue {
-            severity: Severity::Error,
-            rule: "ragged_row",
-            row: r.row,
-            line: r.line,
-            column: None,
-            message: format!("Row has {} fields but the header has {width}", r.found),
-        })
-        .map_err(report)?;
-    }
-    for (i, o) in outcomes.iter().enumerate() {
-        for issue in &o.issues {
-            sink.issue(issue).map_err(report)?;
+fn string_columns(batch: &CsvBatch) -> Vec<&StringArray> {
+    batch
+        .batch
+        .columns()
+        .iter()
+        .filter_map(|c| c.as_any().downcast_ref::<StringArray>())
+        .collect()
+}
+
+/// What the recording stage owns: findings, whole-file keys, fixed output.
+struct Recorder<'a> {
+    map: &'a ColumnMap,
+    width: usize,
+    sink: IssueSink,
+    cross: CrossRowChecks,
+    fixed_out: Option<FixedOutput>,
+    total_rows: u64,
+}
+
+impl Recorder<'_> {
+    /// The sequential stage for one checked batch (runs on its own thread).
+    fn record(&mut self, batch: &CsvBatch, outcomes: &[RowOutcome]) -> Result<(), ValidateError> {
+        let report = |e: io::Error| ValidateError::Report(e);
+        let map = self.map;
+        for r in &batch.ragged {
+            self.sink
+                .issue(&RowIssue {
+                    severity: Severity::Error,
+                    rule: "ragged_row",
+                    row: r.row,
+                    line: r.line,
+                    column: None,
+                    message: format!("Row has {} fields but the header has {}", r.found, self.width),
+                })
+                .map_err(report)?;
         }
-        for f in &o.fixes {
-            sink.fix(f).map_err(report)?;
-        }
-        let row_no = batch.first_row + i as u64;
-        let line = batch.lines.get(i).copied().unwrap_or(0);
-        match &o.fixed {
-            Some(fixed) => {
-                let get = |c: Col| map.get(c).and_then(|j| fixed.get(j)).map_or("", String::as_str);
-                cross.observe(row_no, line, get(Col::Email), get(Col::OrgId), get(Col::OrgExternalId), get(Col::OrgName))?;
-                if let Some(out) = fixed_out.as_deref_mut() {
-                    out.write(fixed)?;
+        let columns = string_columns(batch);
+        for (i, o) in outcomes.iter().enumerate() {
+            for issue in &o.issues {
+                self.sink.issue(issue).map_err(report)?;
+            }
+            for f in &o.fixes {
+                self.sink.fix(f).map_err(report)?;
+            }
+            let row_no = batch.first_row + i as u64;
+            let line = batch.lines.get(i).copied().unwrap_or(0);
+            match &o.fixed {
+                Some(fixed) => {
+                    let get = |c: Col| map.get(c).and_then(|j| fixed.get(j)).map_or("", String::as_str);
+                    self.cross.observe(row_no, line, get(Col::Email), get(Col::OrgId), get(Col::OrgExternalId), get(Col::OrgName))?;
+                    if let Some(out) = self.fixed_out.as_mut() {
+                        out.write(fixed)?;
+                    }
+                }
+                None => {
+                    let get = |c: Col| map.get(c).and_then(|j| columns.get(j)).map_or("", |col| cell(col, i));
+                    self.cross.observe(row_no, line, get(Col::Email), get(Col::OrgId), get(Col::OrgExternalId), get(Col::OrgName))?;
                 }
             }
-            None => {
-                let get = |c: Col| map.get(c).and_then(|j| columns.get(j)).map_or("", |col| cell(col, i));
-                cross.observe(row_no, line, get(Col::Email), get(Col::OrgId), get(Col::OrgExternalId), get(Col::OrgName))?;
-            }
         }
+        self.total_rows += batch.num_rows() as u64;
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
