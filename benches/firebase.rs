@@ -12,12 +12,19 @@ use workos_migrate::sources::firebase::{export_firebase, FirebaseExportOptions, 
 use workos_migrate::synth::{generate, SynthFormat, SynthSpec};
 
 const USERS: u64 = 50_000;
-const SIGNER_KEY: &str = "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==";
+const SIGNER_KEY: &str =
+    "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==";
 
 fn input(dir: &Path) -> PathBuf {
     let path = dir.join("users.json");
     let mut f = std::fs::File::create(&path).expect("create input");
-    let spec = SynthSpec { format: SynthFormat::FirebaseJson, users: USERS, dirty: 0.04, seed: 42, orgs: 1 };
+    let spec = SynthSpec {
+        format: SynthFormat::FirebaseJson,
+        users: USERS,
+        dirty: 0.04,
+        seed: 42,
+        orgs: 1,
+    };
     generate(&spec, &mut f).expect("generate");
     path
 }
@@ -33,7 +40,9 @@ fn bench_firebase(c: &mut Criterion) {
     group.bench_function("reader_50k_users", |b| {
         b.iter(|| {
             let reader = FirebaseReader::open(&path).expect("open");
-            reader.map(|batch| batch.expect("batch").num_rows()).sum::<usize>()
+            reader
+                .map(|batch| batch.expect("batch").num_rows())
+                .sum::<usize>()
         })
     });
     group.bench_function("export_50k_users_with_hashes", |b| {
@@ -53,13 +62,20 @@ fn bench_firebase(c: &mut Criterion) {
     bytes_group.sample_size(10);
     bytes_group.throughput(Throughput::Bytes(bytes));
     bytes_group.bench_function("reader_mb_per_s", |b| {
-        b.iter(|| FirebaseReader::open(&path).expect("open").map(|r| r.expect("batch").num_rows()).sum::<usize>())
+        b.iter(|| {
+            FirebaseReader::open(&path)
+                .expect("open")
+                .map(|r| r.expect("batch").num_rows())
+                .sum::<usize>()
+        })
     });
     bytes_group.finish();
 
     use base64::Engine as _;
     let b64 = |seed: u32, len: usize| {
-        let bytes: Vec<u8> = (0..len).map(|j| (seed as usize * 31 + j * 7) as u8).collect();
+        let bytes: Vec<u8> = (0..len)
+            .map(|j| (seed as usize * 31 + j * 7) as u8)
+            .collect();
         base64::engine::general_purpose::STANDARD.encode(bytes)
     };
     let pairs: Vec<(String, String)> = (0..10_000u32).map(|i| (b64(i, 64), b64(i, 12))).collect();

@@ -14,8 +14,11 @@ fn write_package(root: &std::path::Path) {
     for o in 0..ORGS_N {
         let ext = format!("org_{o}");
         let name = format!("Org {o}, Inc.");
-        w.write_row(&ORGANIZATIONS, &["", &ext, &name, "", ""]).expect("org");
-        w.upload().organization("", &ext, &name).expect("upload org");
+        w.write_row(&ORGANIZATIONS, &["", &ext, &name, "", ""])
+            .expect("org");
+        w.upload()
+            .organization("", &ext, &name)
+            .expect("upload org");
     }
     for i in 0..USERS_N {
         let email = format!("user{i}@example{}.com", i % 50);
@@ -23,13 +26,32 @@ fn write_package(root: &std::path::Path) {
         let org = format!("org_{}", i % ORGS_N);
         let name = format!("Org {}, Inc.", i % ORGS_N);
         let row = [
-            email.as_str(), "", "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy", "bcrypt",
-            "Ann", "O\"Brien", "true", &ext, "{\"plan\":\"pro\"}", "", &org, &name, "admin",
+            email.as_str(),
+            "",
+            "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            "bcrypt",
+            "Ann",
+            "O\"Brien",
+            "true",
+            &ext,
+            "{\"plan\":\"pro\"}",
+            "",
+            &org,
+            &name,
+            "admin",
         ];
         w.write_row(&USERS, &row).expect("user");
-        w.upload().user(&ext, &email, "true", "Ann", "O\"Brien", row[2]).expect("upload user");
-        w.write_row(&MEMBERSHIPS, &[&email, &ext, "", "", &org, &name, "admin", ""]).expect("membership");
-        w.upload().membership("", &org, &ext, "").expect("upload membership");
+        w.upload()
+            .user(&ext, &email, "true", "Ann", "O\"Brien", row[2])
+            .expect("upload user");
+        w.write_row(
+            &MEMBERSHIPS,
+            &[&email, &ext, "", "", &org, &name, "admin", ""],
+        )
+        .expect("membership");
+        w.upload()
+            .membership("", &org, &ext, "")
+            .expect("upload membership");
     }
     w.finish().expect("finish");
 }

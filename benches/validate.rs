@@ -14,7 +14,13 @@ const ROWS: u64 = 100_000;
 fn bench_validate(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("users.csv");
-    let spec = SynthSpec { format: SynthFormat::WorkosCsv, users: ROWS, dirty: 0.04, seed: 1, orgs: 200 };
+    let spec = SynthSpec {
+        format: SynthFormat::WorkosCsv,
+        users: ROWS,
+        dirty: 0.04,
+        seed: 1,
+        orgs: 200,
+    };
     generate(&spec, &mut File::create(&path).expect("create")).expect("generate");
     let mut group = c.benchmark_group("validate");
     group.throughput(Throughput::Elements(ROWS));

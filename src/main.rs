@@ -8,7 +8,10 @@ fn main() -> anyhow::Result<()> {
     match dotenvy::from_path(".env") {
         Ok(()) => {}
         Err(e) if e.not_found() => {}
-        Err(e) => eprintln!("warning: ignoring .env: {}", workos_migrate::cli::one_line(&e.to_string())),
+        Err(e) => eprintln!(
+            "warning: ignoring .env: {}",
+            workos_migrate::cli::one_line(&e.to_string())
+        ),
     }
     let cli = workos_migrate::cli::Cli::parse();
     let code = workos_migrate::cli::dispatch(cli);

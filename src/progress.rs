@@ -19,7 +19,8 @@ impl Progress {
             return Self { bar: None };
         }
         let bar = if total_bytes > 0 {
-            let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
                 "{prefix} [{bar:30}] {bytes}/{total_bytes} {msg} eta {eta}",
             )

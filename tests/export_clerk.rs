@@ -23,7 +23,9 @@ use argon2::{Argon2, PasswordVerifier};
 use clap::Parser;
 use password_hash::PasswordHash;
 use serde_json::Value;
-use workos_migrate::cli::clerk::{run_export_clerk, run_transform_clerk, ExportClerkArgs, TransformClerkArgs};
+use workos_migrate::cli::clerk::{
+    run_export_clerk, run_transform_clerk, ExportClerkArgs, TransformClerkArgs,
+};
 use workos_migrate::package::validator::validate_package;
 use workos_migrate::synth::{generate, SynthFormat, SynthSpec};
 
@@ -48,8 +50,9 @@ struct Run {
 }
 
 fn export(args: &[&str]) -> Run {
-    let cli = ExportCli::try_parse_from(std::iter::once("export-clerk").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let cli =
+        ExportCli::try_parse_from(std::iter::once("export-clerk").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{e}"));
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = run_export_clerk(cli.args, &mut out, &mut err);
     Run {
@@ -60,8 +63,10 @@ fn export(args: &[&str]) -> Run {
 }
 
 fn transform(args: &[&str]) -> Run {
-    let cli = TransformCli::try_parse_from(std::iter::once("transform-clerk").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let cli = TransformCli::try_parse_from(
+        std::iter::once("transform-clerk").chain(args.iter().copied()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = run_transform_clerk(cli.args, &mut out, &mut err);
     Run {
@@ -103,7 +108,10 @@ fn csv_rows(p: &Path) -> Vec<HashMap<String, String>> {
 }
 
 fn jsonl(p: &Path) -> Vec<Value> {
-    read(p).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    read(p)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn manifest(dir: &Path) -> Value {
@@ -121,7 +129,9 @@ fn verify(kind: &str, hash: &str) {
         "argon2" => {
             let ph = PasswordHash::new(hash).unwrap();
             assert!(
-                Argon2::default().verify_password(PASSWORD.as_bytes(), &ph).is_ok(),
+                Argon2::default()
+                    .verify_password(PASSWORD.as_bytes(), &ph)
+                    .is_ok(),
                 "argon2 {hash}"
             );
         }
@@ -204,7 +214,10 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
         .collect();
     assert_eq!(
         counts,
-        expect.iter().map(|(k, v)| (k.to_string(), *v)).collect::<Vec<_>>()
+        expect
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<Vec<_>>()
     );
     let rows_in = csv_rows(Path::new(&fixture("users.csv"))).len() as u64;
     assert_eq!(rows_in, count(&m, "users") + count(&m, "skippedUsers"));
@@ -223,7 +236,10 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
 
     // Every exported hash verifies against the password; the rest are empty.
     let users = csv_rows(&dir.join("users.csv"));
-    let by_id: HashMap<&str, &HashMap<String, String>> = users.iter().map(|u| (u["external_id"].as_str(), u)).collect();
+    let by_id: HashMap<&str, &HashMap<String, String>> = users
+        .iter()
+        .map(|u| (u["external_id"].as_str(), u))
+        .collect();
     let expected_types = [
         ("user_bcrypt", "bcrypt"),
         ("user_argon2id", "argon2"),
@@ -238,7 +254,10 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
     let pbkdf2_check = std::thread::spawn(move || verify("pbkdf2", &pbkdf2_hash));
     for u in &users {
         let id = u["external_id"].as_str();
-        let want = expected_types.iter().find(|(i, _)| *i == id).map_or("", |(_, t)| *t);
+        let want = expected_types
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map_or("", |(_, t)| *t);
         assert_eq!(u["password_hash_type"], want, "{id}");
         assert_eq!(u["password_hash"].is_empty(), want.is_empty(), "{id}");
         assert_eq!(u["password"], "");
@@ -254,11 +273,16 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
     let ph = PasswordHash::new(&by_id["user_django"]["password_hash"]).unwrap();
     assert_eq!(ph.params.get_decimal("i"), Some(600_000));
     let mut salt = [0u8; 64];
-    assert_eq!(ph.salt.unwrap().decode_b64(&mut salt).unwrap(), d[2].as_bytes());
+    assert_eq!(
+        ph.salt.unwrap().decode_b64(&mut salt).unwrap(),
+        d[2].as_bytes()
+    );
     use base64::Engine as _;
     assert_eq!(
         ph.hash.unwrap().as_bytes(),
-        base64::engine::general_purpose::STANDARD.decode(d[3]).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(d[3])
+            .unwrap()
     );
     // argon2 hashes keep their variant; pbkdf2 is WorkOS's PHC form.
     assert!(by_id["user_argon2i"]["password_hash"].starts_with("$argon2i$v=19$m=4096,t=3,p=1$"));
@@ -275,10 +299,15 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
     );
 
     // email_verified from the address lists.
-    let verified: Vec<(&str, &str)> = ["user_argon2id", "user_unverified", "user_unknown", "user_padded"]
-        .iter()
-        .map(|id| (*id, by_id[id]["email_verified"].as_str()))
-        .collect();
+    let verified: Vec<(&str, &str)> = [
+        "user_argon2id",
+        "user_unverified",
+        "user_unknown",
+        "user_padded",
+    ]
+    .iter()
+    .map(|id| (*id, by_id[id]["email_verified"].as_str()))
+    .collect();
     assert_eq!(
         verified,
         [
@@ -322,7 +351,10 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
 
     // Warnings: code, ids, a reason; never a digest or a TOTP secret.
     let warnings = jsonl(&dir.join("warnings.jsonl"));
-    let warned: Vec<&str> = warnings.iter().map(|w| w["clerk_user_id"].as_str().unwrap()).collect();
+    let warned: Vec<&str> = warnings
+        .iter()
+        .map(|w| w["clerk_user_id"].as_str().unwrap())
+        .collect();
     assert_eq!(
         warned,
         [
@@ -337,7 +369,10 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
     );
     for w in &warnings {
         let keys: Vec<&str> = w.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["timestamp", "code", "message", "clerk_user_id", "email"]);
+        assert_eq!(
+            keys,
+            ["timestamp", "code", "message", "clerk_user_id", "email"]
+        );
         assert_eq!(w["code"], "unsupported_password_hasher");
     }
     let msg = |id: &str| {
@@ -362,7 +397,10 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
     ]
     .concat();
     for d in fixture_digests() {
-        for part in d.split('$').filter(|p| p.len() >= 12 && !p.starts_with("pbkdf2_")) {
+        for part in d
+            .split('$')
+            .filter(|p| p.len() >= 12 && !p.starts_with("pbkdf2_"))
+        {
             assert!(!everything.contains(part), "digest material leaked: {part}");
         }
     }
@@ -372,9 +410,20 @@ fn fixture_export_verifies_every_hash_and_keeps_secrets_out_of_messages() {
     let skipped = jsonl(&dir.join("skipped_users.jsonl"));
     let ids: Vec<(&str, &str)> = skipped
         .iter()
-        .map(|r| (r["clerk_user_id"].as_str().unwrap(), r["reason"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["clerk_user_id"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(ids, [("user_noemail", "no_email"), ("user_blankemail", "no_email")]);
+    assert_eq!(
+        ids,
+        [
+            ("user_noemail", "no_email"),
+            ("user_blankemail", "no_email")
+        ]
+    );
     assert!(skipped.iter().all(|r| r.get("email").is_none()));
 
     // Identity rows and the upload projection.
@@ -419,7 +468,10 @@ fn synthetic_20k_rows_match_the_generator_truth() {
         .contains(&format!("\n  users: {}\n", truth.expected.get("exported"))));
     let m = manifest(&dir);
     assert_eq!(count(&m, "users"), truth.expected.get("exported"));
-    assert_eq!(count(&m, "skippedUsers"), truth.expected.get("skipped_no_email"));
+    assert_eq!(
+        count(&m, "skippedUsers"),
+        truth.expected.get("skipped_no_email")
+    );
     assert_eq!(count(&m, "users") + count(&m, "skippedUsers"), spec.users);
     assert_eq!(count(&m, "uploadUsers"), count(&m, "users"));
     // The generator counts rows whose hasher the original dropped (argon2id,
@@ -458,7 +510,13 @@ fn assert_fails(r: &Run, dir: &Path, needle: &str) {
 fn export_file(tmp: &Path, input: &Path) -> (Run, PathBuf) {
     let dir = tmp.join("pkg");
     (
-        export(&["--from-file", &s(input), "--output-dir", &s(&dir), "--quiet"]),
+        export(&[
+            "--from-file",
+            &s(input),
+            "--output-dir",
+            &s(&dir),
+            "--quiet",
+        ]),
         dir,
     )
 }
@@ -543,7 +601,11 @@ fn bad_input_is_one_line_and_leaves_no_manifest() {
 
 #[test]
 fn secret_key_exports_enterprise_connections_and_empty_key_is_ignored() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let saml = serde_json::json!({
         "id": "ec_saml_okta", "name": "Acme Okta", "domains": ["Acme.com"], "organization_id": "org_acme",
         "saml_connection": {
@@ -557,33 +619,56 @@ fn secret_key_exports_enterprise_connections_and_empty_key_is_ignored() {
         "id": "ec_oidc", "name": "Globex", "domains": ["globex.com"],
         "oauth_config": {"client_id": "client-1", "discovery_url": "https://idp.globex.com/.well-known/openid-configuration"}
     });
-    let fake = rt.block_on(fakes::clerk::FakeClerk::start("sk_test_123", vec![saml, oidc]));
+    let fake = rt.block_on(fakes::clerk::FakeClerk::start(
+        "sk_test_123",
+        vec![saml, oidc],
+    ));
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("c.csv");
     std::fs::write(&input, "id,primary_email_address\nu1,a@x.com\n").unwrap();
     let dir = tmp.path().join("pkg");
     let r = export(&[
-        "--from-file", &s(&input), "--output-dir", &s(&dir), "--secret-key", "sk_test_123",
-        "--clerk-api-base-url", &fake.base_url, "--quiet",
+        "--from-file",
+        &s(&input),
+        "--output-dir",
+        &s(&dir),
+        "--secret-key",
+        "sk_test_123",
+        "--clerk-api-base-url",
+        &fake.base_url,
+        "--quiet",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("sk_test_123"));
     let m = manifest(&dir);
     assert_eq!(m["entitiesExported"]["samlConnections"], 1);
     assert_eq!(m["entitiesExported"]["oidcConnections"], 1);
-    assert_eq!(m["entitiesRequested"].as_array().unwrap().last().unwrap(), "sso");
+    assert_eq!(
+        m["entitiesRequested"].as_array().unwrap().last().unwrap(),
+        "sso"
+    );
     let saml_csv = std::fs::read_to_string(dir.join("sso/saml_connections.csv")).unwrap();
     assert!(saml_csv.contains("http://www.okta.com/exk1"), "{saml_csv}");
     let notes = std::fs::read_to_string(dir.join("sso/handoff_notes.md")).unwrap();
-    assert!(notes.contains("Clerk Backend API returned 2 enterprise connection(s)"), "{notes}");
+    assert!(
+        notes.contains("Clerk Backend API returned 2 enterprise connection(s)"),
+        "{notes}"
+    );
     assert!(validate_package(&dir, Default::default()).is_valid());
     assert_eq!(fake.requests().len(), 1);
 
     // A wrong key: the export still completes, with an sso_fetch_failed warning and no secret in it.
     let dir2 = tmp.path().join("pkg2");
     let r = export(&[
-        "--from-file", &s(&input), "--output-dir", &s(&dir2), "--secret-key", "sk_wrong_456",
-        "--clerk-api-base-url", &fake.base_url, "--quiet",
+        "--from-file",
+        &s(&input),
+        "--output-dir",
+        &s(&dir2),
+        "--secret-key",
+        "sk_wrong_456",
+        "--clerk-api-base-url",
+        &fake.base_url,
+        "--quiet",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let warnings = std::fs::read_to_string(dir2.join("warnings.jsonl")).unwrap();
@@ -591,9 +676,23 @@ fn secret_key_exports_enterprise_connections_and_empty_key_is_ignored() {
     assert!(!warnings.contains("sk_wrong_456"));
 
     let dir3 = tmp.path().join("pkg3");
-    let r = export(&["--from-file", &s(&input), "--output-dir", &s(&dir3), "--secret-key", "", "--quiet"]);
+    let r = export(&[
+        "--from-file",
+        &s(&input),
+        "--output-dir",
+        &s(&dir3),
+        "--secret-key",
+        "",
+        "--quiet",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(manifest(&dir3)["entitiesRequested"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        manifest(&dir3)["entitiesRequested"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 #[test]
@@ -605,13 +704,23 @@ fn scrypt_options_complete_short_digests() {
         "id,primary_email_address,password_digest,password_hasher\nu1,a@x.com,lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$42xEC+ixf3L2lw==,scrypt_firebase\n",
     )
     .unwrap();
-    let sk = "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==";
+    let sk =
+        "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==";
     let dir = tmp.path().join("pkg");
-    let r = export(&["--from-file", &s(&input), "--output-dir", &s(&dir), "--quiet"]);
+    let r = export(&[
+        "--from-file",
+        &s(&input),
+        "--output-dir",
+        &s(&dir),
+        "--quiet",
+    ]);
     assert_eq!(r.code, 0);
     let w = jsonl(&dir.join("warnings.jsonl"));
     assert!(
-        w[0]["message"].as_str().unwrap().contains("pass --scrypt-signer-key"),
+        w[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("pass --scrypt-signer-key"),
         "{w:?}"
     );
     let r = export(&[
@@ -643,16 +752,30 @@ fn scrypt_options_complete_short_digests() {
 fn transform_clerk_is_a_deprecated_alias() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pkg");
-    let r = transform(&["--input", &fixture("users.csv"), "--package", "--output-dir", &s(&dir)]);
+    let r = transform(&[
+        "--input",
+        &fixture("users.csv"),
+        "--package",
+        "--output-dir",
+        &s(&dir),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stderr,
         "\u{26a0} 'transform-clerk' is deprecated; use 'export clerk' (removed in v4.0)\n"
     );
-    assert!(r.stdout.starts_with("\nClerk package export complete\n  Package: "));
+    assert!(r
+        .stdout
+        .starts_with("\nClerk package export complete\n  Package: "));
     assert_eq!(count(&manifest(&dir), "users"), 18);
 
-    let r = transform(&["--input", "/nonexistent/clerk.csv", "--package", "--output-dir", "x"]);
+    let r = transform(&[
+        "--input",
+        "/nonexistent/clerk.csv",
+        "--package",
+        "--output-dir",
+        "x",
+    ]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr

@@ -24,9 +24,11 @@ use workos_migrate::cli::firebase::{
     run_export_firebase, run_transform_firebase, ExportFirebaseArgs, TransformFirebaseArgs,
 };
 use workos_migrate::hashes::check_password_hash;
-use workos_migrate::sources::firebase::identity_platform::{fetch_firebase_sso, FirebaseSsoOptions};
-use workos_migrate::sources::firebase::{export_firebase, FirebaseExportOptions};
 use workos_migrate::package::validator::validate_package;
+use workos_migrate::sources::firebase::identity_platform::{
+    fetch_firebase_sso, FirebaseSsoOptions,
+};
+use workos_migrate::sources::firebase::{export_firebase, FirebaseExportOptions};
 use workos_migrate::synth::{generate, SynthFormat, SynthSpec};
 
 #[derive(Parser)]
@@ -48,27 +50,55 @@ struct Run {
 }
 
 fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/firebase").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/firebase")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn export(args: &[&str]) -> Run {
-    let cli = match ExportCli::try_parse_from(std::iter::once("export-firebase").chain(args.iter().copied())) {
+    let cli = match ExportCli::try_parse_from(
+        std::iter::once("export-firebase").chain(args.iter().copied()),
+    ) {
         Ok(c) => c,
-        Err(e) => return Run { code: 2, stdout: String::new(), stderr: e.to_string() },
+        Err(e) => {
+            return Run {
+                code: 2,
+                stdout: String::new(),
+                stderr: e.to_string(),
+            }
+        }
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = run_export_firebase(cli.args, &mut out, &mut err);
-    Run { code, stdout: String::from_utf8(out).unwrap(), stderr: String::from_utf8(err).unwrap() }
+    Run {
+        code,
+        stdout: String::from_utf8(out).unwrap(),
+        stderr: String::from_utf8(err).unwrap(),
+    }
 }
 
 fn transform(args: &[&str]) -> Run {
-    let cli = match TransformCli::try_parse_from(std::iter::once("transform-firebase").chain(args.iter().copied())) {
+    let cli = match TransformCli::try_parse_from(
+        std::iter::once("transform-firebase").chain(args.iter().copied()),
+    ) {
         Ok(c) => c,
-        Err(e) => return Run { code: 2, stdout: String::new(), stderr: e.to_string() },
+        Err(e) => {
+            return Run {
+                code: 2,
+                stdout: String::new(),
+                stderr: e.to_string(),
+            }
+        }
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = run_transform_firebase(cli.args, &mut out, &mut err);
-    Run { code, stdout: String::from_utf8(out).unwrap(), stderr: String::from_utf8(err).unwrap() }
+    Run {
+        code,
+        stdout: String::from_utf8(out).unwrap(),
+        stderr: String::from_utf8(err).unwrap(),
+    }
 }
 
 fn ok(r: &Run) {
@@ -89,7 +119,11 @@ fn jsonl(dir: &Path, file: &str) -> Vec<Value> {
         .lines()
         .map(|l| {
             let mut v: Value = serde_json::from_str(l).unwrap();
-            let ts = v.as_object_mut().unwrap().shift_remove("timestamp").expect("timestamp first");
+            let ts = v
+                .as_object_mut()
+                .unwrap()
+                .shift_remove("timestamp")
+                .expect("timestamp first");
             assert!(ts.as_str().unwrap().ends_with('Z'));
             assert!(l.starts_with("{\"timestamp\":"), "{l}");
             v
@@ -110,7 +144,15 @@ fn assert_valid(dir: &Path) {
 fn users(dir: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let mut r = csv::Reader::from_path(dir.join("users.csv")).unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records().map(|rec| header.iter().cloned().zip(rec.unwrap().iter().map(String::from)).collect()).collect()
+    r.records()
+        .map(|rec| {
+            header
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
 }
 
 const USERS_HEADER: &str = "email,password,password_hash,password_hash_type,first_name,last_name,email_verified,external_id,metadata,org_id,org_external_id,org_name,role_slugs\n";
@@ -152,14 +194,21 @@ fn fixture_export_with_mappings() {
     let m = manifest(&dir);
     assert_eq!(m["provider"], "firebase");
     assert_eq!(m["sourceTenant"], "acme-prod");
-    assert_eq!(m["entitiesRequested"], serde_json::json!(["users", "organizations", "memberships", "roles"]));
+    assert_eq!(
+        m["entitiesRequested"],
+        serde_json::json!(["users", "organizations", "memberships", "roles"])
+    );
     assert_eq!(m["secretsRedacted"], true);
     assert_eq!(
         m["secretRedaction"],
         serde_json::json!({"mode": "not-applicable", "redacted": true, "notes": ["Firebase Auth export does not include connection secrets."]})
     );
-    let counts: Vec<(String, u64)> =
-        m["entitiesExported"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
+    let counts: Vec<(String, u64)> = m["entitiesExported"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .collect();
     let expected = [
         ("users", 6),
         ("organizations", 2),
@@ -234,12 +283,18 @@ fn fixture_export_with_mappings() {
          jose-uid,José.Álvarez@Example.com,false,José,Álvarez,\n\
          dave-uid,dave@example.com,false,Dave,,\neve-uid,eve@example.com,false,,,\n"
     );
-    assert_eq!(read(&dir, "workos_upload/organizations.csv"), "organization_id,name\nacme,\"Acme, Inc.\"\norg_01HXYZ,org_01HXYZ\n");
+    assert_eq!(
+        read(&dir, "workos_upload/organizations.csv"),
+        "organization_id,name\nacme,\"Acme, Inc.\"\norg_01HXYZ,org_01HXYZ\n"
+    );
     assert_eq!(
         read(&dir, "workos_upload/organization_memberships.csv"),
         "organization_id,user_id\nacme,alice-uid\nacme,bob-uid\norg_01HXYZ,jose-uid\n"
     );
-    assert_eq!(read(&dir, "totp_secrets.csv"), "email,totp_secret,totp_issuer,totp_user\n");
+    assert_eq!(
+        read(&dir, "totp_secrets.csv"),
+        "email,totp_secret,totp_issuer,totp_user\n"
+    );
     assert_eq!(
         read(&dir, "sso/handoff_notes.md"),
         "# Firebase / Identity Platform handoff notes\n\n\
@@ -252,7 +307,14 @@ fn fixture_export_with_mappings() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(dir.join("users.csv")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(dir.join("users.csv"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
     }
 
     // §3.3 output.
@@ -273,7 +335,13 @@ fn name_split_include_disabled_and_skip_passwords() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |name: &str, extra: &[&str]| {
         let dir = tmp.path().join(name);
-        let mut args = vec!["--from-file".to_string(), fixture("users.json"), "--output-dir".into(), dir.display().to_string(), "--quiet".into()];
+        let mut args = vec![
+            "--from-file".to_string(),
+            fixture("users.json"),
+            "--output-dir".into(),
+            dir.display().to_string(),
+            "--quiet".into(),
+        ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let r = export(&args.iter().map(String::as_str).collect::<Vec<_>>());
         ok(&r);
@@ -282,18 +350,47 @@ fn name_split_include_disabled_and_skip_passwords() {
         dir
     };
     let names = |dir: &Path| -> Vec<(String, String)> {
-        users(dir).into_iter().map(|u| (u["first_name"].clone(), u["last_name"].clone())).collect()
+        users(dir)
+            .into_iter()
+            .map(|u| (u["first_name"].clone(), u["last_name"].clone()))
+            .collect()
     };
     let p = |a: &str, b: &str| (a.to_string(), b.to_string());
-    let last = run("last", &["--name-split", "last-space", "--include-disabled", "--skip-passwords"]);
+    let last = run(
+        "last",
+        &[
+            "--name-split",
+            "last-space",
+            "--include-disabled",
+            "--skip-passwords",
+        ],
+    );
     assert_eq!(
         names(&last),
-        [p("Alice", "Liddell"), p("Bob \"The Builder\",", "Jr."), p("Carol", ""), p("José", "Álvarez"), p("Anon", "Ymous"), p("Dave", ""), p("", "")]
+        [
+            p("Alice", "Liddell"),
+            p("Bob \"The Builder\",", "Jr."),
+            p("Carol", ""),
+            p("José", "Álvarez"),
+            p("Anon", "Ymous"),
+            p("Dave", ""),
+            p("", "")
+        ]
     );
     let carol = &users(&last)[2];
-    assert_eq!(carol["metadata"], r#"{"firebase_uid":"carol-uid","created_at":"2023-11-14T22:13:20.000Z","disabled":true}"#);
+    assert_eq!(
+        carol["metadata"],
+        r#"{"firebase_uid":"carol-uid","created_at":"2023-11-14T22:13:20.000Z","disabled":true}"#
+    );
     let m = manifest(&last);
-    assert_eq!((count(&m, "users"), count(&m, "skippedUsers"), count(&m, "warnings")), (7, 2, 0));
+    assert_eq!(
+        (
+            count(&m, "users"),
+            count(&m, "skippedUsers"),
+            count(&m, "warnings")
+        ),
+        (7, 2, 0)
+    );
 
     let only = run("only", &["--name-split", "first-name-only"]);
     assert_eq!(names(&only)[1], p("Bob \"The Builder\", Jr.", ""));
@@ -302,7 +399,8 @@ fn name_split_include_disabled_and_skip_passwords() {
 
 /// Reads `fixtures/firebase/hash_config.json` (the Firebase console's format).
 fn hash_config() -> (String, String, u32, u32) {
-    let v: Value = serde_json::from_str(&fs::read_to_string(fixture("hash_config.json")).unwrap()).unwrap();
+    let v: Value =
+        serde_json::from_str(&fs::read_to_string(fixture("hash_config.json")).unwrap()).unwrap();
     (
         v["base64_signer_key"].as_str().unwrap().to_string(),
         v["base64_salt_separator"].as_str().unwrap().to_string(),
@@ -314,10 +412,23 @@ fn hash_config() -> (String, String, u32, u32) {
 /// Firebase's scrypt, independently: scrypt(password, salt ‖ separator,
 /// N=2^mem_cost, r=rounds, p=1), the first 32 bytes as an AES-256-CTR key
 /// (zero IV) over the signer key.
-fn firebase_scrypt(password: &str, salt: &[u8], separator: &[u8], signer_key: &[u8], rounds: u32, mem_cost: u32) -> Vec<u8> {
+fn firebase_scrypt(
+    password: &str,
+    salt: &[u8],
+    separator: &[u8],
+    signer_key: &[u8],
+    rounds: u32,
+    mem_cost: u32,
+) -> Vec<u8> {
     let params = scrypt::Params::new(mem_cost as u8, rounds, 1, 32).unwrap();
     let mut key = [0u8; 32];
-    scrypt::scrypt(password.as_bytes(), &[salt, separator].concat(), &params, &mut key).unwrap();
+    scrypt::scrypt(
+        password.as_bytes(),
+        &[salt, separator].concat(),
+        &params,
+        &mut key,
+    )
+    .unwrap();
     aes::ctr_zero_iv(&key, signer_key)
 }
 
@@ -346,7 +457,12 @@ mod aes {
             if x == 0 {
                 inv = 0;
             }
-            *out = inv ^ inv.rotate_left(1) ^ inv.rotate_left(2) ^ inv.rotate_left(3) ^ inv.rotate_left(4) ^ 0x63;
+            *out = inv
+                ^ inv.rotate_left(1)
+                ^ inv.rotate_left(2)
+                ^ inv.rotate_left(3)
+                ^ inv.rotate_left(4)
+                ^ 0x63;
         }
         s
     }
@@ -360,7 +476,12 @@ mod aes {
         for i in 8..60 {
             let mut t = w[i - 1];
             if i % 8 == 0 {
-                t = [s[t[1] as usize] ^ rcon, s[t[2] as usize], s[t[3] as usize], s[t[0] as usize]];
+                t = [
+                    s[t[1] as usize] ^ rcon,
+                    s[t[2] as usize],
+                    s[t[3] as usize],
+                    s[t[0] as usize],
+                ];
                 rcon = gf_mul(rcon, 2);
             } else if i % 8 == 4 {
                 t = t.map(|b| s[b as usize]);
@@ -396,7 +517,10 @@ mod aes {
                 for c in 0..4 {
                     let a = [st[4 * c], st[4 * c + 1], st[4 * c + 2], st[4 * c + 3]];
                     for r in 0..4 {
-                        st[4 * c + r] = gf_mul(a[r], 2) ^ gf_mul(a[(r + 1) % 4], 3) ^ a[(r + 2) % 4] ^ a[(r + 3) % 4];
+                        st[4 * c + r] = gf_mul(a[r], 2)
+                            ^ gf_mul(a[(r + 1) % 4], 3)
+                            ^ a[(r + 2) % 4]
+                            ^ a[(r + 3) % 4];
                     }
                 }
             }
@@ -421,7 +545,13 @@ mod aes {
         let key: [u8; 32] = std::array::from_fn(|i| i as u8);
         let pt: [u8; 16] = std::array::from_fn(|i| (i as u8) * 0x11);
         let ct = encrypt_block(&key, pt);
-        assert_eq!(ct, [0x8e, 0xa2, 0xb7, 0xca, 0x51, 0x67, 0x45, 0xbf, 0xea, 0xfc, 0x49, 0x90, 0x4b, 0x49, 0x60, 0x89]);
+        assert_eq!(
+            ct,
+            [
+                0x8e, 0xa2, 0xb7, 0xca, 0x51, 0x67, 0x45, 0xbf, 0xea, 0xfc, 0x49, 0x90, 0x4b, 0x49,
+                0x60, 0x89
+            ]
+        );
     }
 }
 
@@ -453,14 +583,15 @@ fn real_firebase_hashes_verify_against_the_password() {
     assert_eq!(count(&manifest(&dir), "warnings"), 0);
     assert_valid(&dir);
 
-    let passwords: std::collections::HashMap<String, String> = csv::Reader::from_path(fixture("hashed_passwords.csv"))
-        .unwrap()
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            (r[0].to_string(), r[1].to_string())
-        })
-        .collect();
+    let passwords: std::collections::HashMap<String, String> =
+        csv::Reader::from_path(fixture("hashed_passwords.csv"))
+            .unwrap()
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), r[1].to_string())
+            })
+            .collect();
     let rows = users(&dir);
     assert_eq!(rows.len(), 4);
     let upload = read(&dir, "workos_upload/users.csv");
@@ -471,11 +602,25 @@ fn real_firebase_hashes_verify_against_the_password() {
             assert_eq!(u["password_hash_type"], "firebase-scrypt");
             check_password_hash("firebase-scrypt", &phc).unwrap();
             assert!(upload.contains(&phc));
-            let fields: std::collections::HashMap<&str, &str> =
-                phc.strip_prefix("$firebase-scrypt$").unwrap().split('$').map(|f| f.split_once('=').unwrap()).collect();
-            assert_eq!((fields["sk"], fields["ss"], fields["r"], fields["m"]), (sk.as_str(), ss.as_str(), "8", "14"));
-            assert!(!fields["hash"].contains(['-', '_']) && !fields["salt"].contains(['-', '_']), "URL-safe mapped: {phc}");
-            (passwords[&u["email"]].clone(), fields["hash"].to_string(), fields["salt"].to_string())
+            let fields: std::collections::HashMap<&str, &str> = phc
+                .strip_prefix("$firebase-scrypt$")
+                .unwrap()
+                .split('$')
+                .map(|f| f.split_once('=').unwrap())
+                .collect();
+            assert_eq!(
+                (fields["sk"], fields["ss"], fields["r"], fields["m"]),
+                (sk.as_str(), ss.as_str(), "8", "14")
+            );
+            assert!(
+                !fields["hash"].contains(['-', '_']) && !fields["salt"].contains(['-', '_']),
+                "URL-safe mapped: {phc}"
+            );
+            (
+                passwords[&u["email"]].clone(),
+                fields["hash"].to_string(),
+                fields["salt"].to_string(),
+            )
         })
         .collect();
     // scrypt with N=2^14, r=8 is slow without optimisation: one thread per hash.
@@ -484,7 +629,11 @@ fn real_firebase_hashes_verify_against_the_password() {
             let (sk, ss) = (&sk, &ss);
             scope.spawn(move || {
                 let got = firebase_scrypt(password, &b64(salt), &b64(ss), &b64(sk), rounds, mem);
-                assert_eq!(STANDARD.encode(got), *hash, "hash does not verify for salt {salt}");
+                assert_eq!(
+                    STANDARD.encode(got),
+                    *hash,
+                    "hash does not verify for salt {salt}"
+                );
             });
         }
     });
@@ -496,26 +645,45 @@ fn real_firebase_hashes_verify_against_the_password() {
         .is_ok_and(|o| o.status.success());
     if python_ready {
         let out = Command::new("python3")
-            .args([&fixture("verify.py"), dir.join("users.csv").to_str().unwrap(), &fixture("hashed_passwords.csv")])
+            .args([
+                &fixture("verify.py"),
+                dir.join("users.csv").to_str().unwrap(),
+                &fixture("hashed_passwords.csv"),
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         assert_eq!(String::from_utf8_lossy(&out.stdout), "verified 4\n");
     } else {
-        eprintln!("python3 with firebase-scrypt not available: verify.py skipped (Rust verification ran)");
+        eprintln!(
+            "python3 with firebase-scrypt not available: verify.py skipped (Rust verification ran)"
+        );
     }
 }
 
 fn synth_file(dir: &Path, users: u64) -> (PathBuf, workos_migrate::synth::Truth) {
     let path = dir.join("synth.json");
     let mut f = fs::File::create(&path).unwrap();
-    let spec = SynthSpec { format: SynthFormat::FirebaseJson, users, dirty: 0.05, seed: 7, orgs: 1 };
+    let spec = SynthSpec {
+        format: SynthFormat::FirebaseJson,
+        users,
+        dirty: 0.05,
+        seed: 7,
+        orgs: 1,
+    };
     let truth = generate(&spec, &mut f).unwrap();
     (path, truth)
 }
 
 fn reasons(dir: &Path, reason: &str) -> u64 {
-    jsonl(dir, "skipped_users.jsonl").iter().filter(|v| v["reason"] == reason).count() as u64
+    jsonl(dir, "skipped_users.jsonl")
+        .iter()
+        .filter(|v| v["reason"] == reason)
+        .count() as u64
 }
 
 #[test]
@@ -523,20 +691,35 @@ fn synthetic_users_match_the_generator_truth() {
     let tmp = tempfile::tempdir().unwrap();
     let (input, truth) = synth_file(tmp.path(), 20_000);
     let e = |k: &str| truth.expected.get(k);
-    assert!(e("skipped_no_email") > 0 && e("skipped_disabled") > 0 && e("missing_scrypt_parameters") > 0);
+    assert!(
+        e("skipped_no_email") > 0
+            && e("skipped_disabled") > 0
+            && e("missing_scrypt_parameters") > 0
+    );
 
     let plain = tmp.path().join("plain");
-    ok(&export(&["--from-file", input.to_str().unwrap(), "--output-dir", plain.to_str().unwrap(), "--quiet"]));
+    ok(&export(&[
+        "--from-file",
+        input.to_str().unwrap(),
+        "--output-dir",
+        plain.to_str().unwrap(),
+        "--quiet",
+    ]));
     let m = manifest(&plain);
     assert_eq!(count(&m, "users"), e("exported"));
     assert_eq!(reasons(&plain, "no_email"), e("skipped_no_email"));
     assert_eq!(reasons(&plain, "disabled_user"), e("skipped_disabled"));
     assert_eq!(count(&m, "warnings"), e("missing_scrypt_parameters"));
     let warnings = read(&plain, "warnings.jsonl");
-    assert!(warnings.lines().all(|w| w.contains(",\"code\":\"missing_scrypt_parameters\",")));
+    assert!(warnings
+        .lines()
+        .all(|w| w.contains(",\"code\":\"missing_scrypt_parameters\",")));
     // Conservation: every user is exported or skipped.
     assert_eq!(count(&m, "users") + count(&m, "skippedUsers"), truth.users);
-    assert_eq!(read(&plain, "users.csv").lines().count() as u64, count(&m, "users") + 1);
+    assert_eq!(
+        read(&plain, "users.csv").lines().count() as u64,
+        count(&m, "users") + 1
+    );
     assert_valid(&plain);
 
     // With the signer key every hash is encoded (a smaller file keeps the debug run short).
@@ -559,16 +742,25 @@ fn synthetic_users_match_the_generator_truth() {
     let m = manifest(&hashed);
     assert_eq!(count(&m, "warnings"), 0);
     assert_eq!(count(&m, "users"), small_truth.expected.get("exported"));
-    assert_eq!(count(&m, "users") + count(&m, "skippedUsers"), small_truth.users);
+    assert_eq!(
+        count(&m, "users") + count(&m, "skippedUsers"),
+        small_truth.users
+    );
     let mut hashes = 0;
-    for rec in csv::Reader::from_path(hashed.join("users.csv")).unwrap().records() {
+    for rec in csv::Reader::from_path(hashed.join("users.csv"))
+        .unwrap()
+        .records()
+    {
         let rec = rec.unwrap();
         if &rec[3] == "firebase-scrypt" {
             check_password_hash("firebase-scrypt", &rec[2]).unwrap();
             hashes += 1;
         }
     }
-    assert_eq!(hashes, small_truth.expected.get("missing_scrypt_parameters"));
+    assert_eq!(
+        hashes,
+        small_truth.expected.get("missing_scrypt_parameters")
+    );
 }
 
 /// A bad input: one line on stderr, exit 1, no manifest.
@@ -579,12 +771,25 @@ fn bad(name: &str, bytes: Option<&[u8]>, expect: &str) {
         fs::write(&input, b).unwrap();
     }
     let dir = tmp.path().join("pkg");
-    let r = export(&["--from-file", input.to_str().unwrap(), "--output-dir", dir.to_str().unwrap(), "--quiet"]);
+    let r = export(&[
+        "--from-file",
+        input.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(r.code, 1, "{name}: {}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{name}: {:?}", r.stderr);
-    assert!(r.stderr.starts_with("Export failed: "), "{name}: {}", r.stderr);
+    assert!(
+        r.stderr.starts_with("Export failed: "),
+        "{name}: {}",
+        r.stderr
+    );
     assert!(r.stderr.contains(expect), "{name}: {}", r.stderr);
-    assert!(!dir.join("manifest.json").exists(), "{name}: manifest written");
+    assert!(
+        !dir.join("manifest.json").exists(),
+        "{name}: manifest written"
+    );
 }
 
 #[test]
@@ -594,21 +799,56 @@ fn bad_inputs_are_one_line_errors_without_manifest() {
         Some(b"{\"users\":[\n{\"localId\":\"a\",\"email\":\"a@x.com\"},\n{\"localId\":\"b\",\"em"),
         "truncated.json: invalid JSON: the file ends inside users[1], which starts at line 3, column 1 (truncated file?)",
     );
-    bad("cut.json", Some(b"{\"users\":[{\"localId\":\"a\",\"email\":\"a@x.com\"}"), "the file ends inside the users array, after users[0]");
+    bad(
+        "cut.json",
+        Some(b"{\"users\":[{\"localId\":\"a\",\"email\":\"a@x.com\"}"),
+        "the file ends inside the users array, after users[0]",
+    );
     bad("obj.json", Some(b"{\"users\":{\"a\":{}}}"), "Firebase export must have a \"users\" array at the top level, but \"users\" is an object (line 1, column 10)");
-    bad("nousers.json", Some(b"{\"kind\":\"x\",\"accounts\":[]}"), "Found keys: kind, accounts");
-    bad("notobj.json", Some(b"{\"users\":[{\"localId\":\"a\",\"email\":\"a@x.com\"},\n\"b@x.com\"]}"), "users[1] is a string; expected a user object (line 2, column 1)");
-    bad("utf8.json", Some(b"{\"users\":[{\"localId\":\"a\",\"email\":\"a\xff@x.com\"}]}"), "invalid UTF-8 in users[0] at line 1, column 36");
-    bad("badjson.json", Some(b"{\"users\":[{\"localId\":\"a\",\"email\":a@x.com}]}"), "invalid JSON in users[0] at line 1, column 34: expected value");
+    bad(
+        "nousers.json",
+        Some(b"{\"kind\":\"x\",\"accounts\":[]}"),
+        "Found keys: kind, accounts",
+    );
+    bad(
+        "notobj.json",
+        Some(b"{\"users\":[{\"localId\":\"a\",\"email\":\"a@x.com\"},\n\"b@x.com\"]}"),
+        "users[1] is a string; expected a user object (line 2, column 1)",
+    );
+    bad(
+        "utf8.json",
+        Some(b"{\"users\":[{\"localId\":\"a\",\"email\":\"a\xff@x.com\"}]}"),
+        "invalid UTF-8 in users[0] at line 1, column 36",
+    );
+    bad(
+        "badjson.json",
+        Some(b"{\"users\":[{\"localId\":\"a\",\"email\":a@x.com}]}"),
+        "invalid JSON in users[0] at line 1, column 34: expected value",
+    );
     bad("array.json", Some(b"[{\"localId\":\"a\"}]"), "Firebase export must be a JSON object with a \"users\" array, but the file holds an array (line 1, column 1)");
     bad("empty.json", Some(b""), "but the file is empty");
-    bad("utf16.json", Some(b"\xff\xfe{\x00}\x00"), "but the file holds invalid JSON (line 1, column 1)");
+    bad(
+        "utf16.json",
+        Some(b"\xff\xfe{\x00}\x00"),
+        "but the file holds invalid JSON (line 1, column 1)",
+    );
     bad("missing.json", None, "Firebase export file not found: ");
     // A directory instead of a file.
     let tmp = tempfile::tempdir().unwrap();
-    let r = export(&["--from-file", tmp.path().to_str().unwrap(), "--output-dir", tmp.path().join("pkg").to_str().unwrap()]);
+    let r = export(&[
+        "--from-file",
+        tmp.path().to_str().unwrap(),
+        "--output-dir",
+        tmp.path().join("pkg").to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 1);
-    assert_eq!(r.stderr, format!("Export failed: {} is a directory, not a Firebase export file\n", tmp.path().display()));
+    assert_eq!(
+        r.stderr,
+        format!(
+            "Export failed: {} is a directory, not a Firebase export file\n",
+            tmp.path().display()
+        )
+    );
     assert!(!tmp.path().join("pkg").exists());
 }
 
@@ -616,10 +856,23 @@ fn bad_inputs_are_one_line_errors_without_manifest() {
 fn bom_is_accepted() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("bom.json");
-    fs::write(&input, b"\xEF\xBB\xBF{\"users\":[{\"localId\":\"a\",\"email\":\"a@x.com\"}]}\n").unwrap();
+    fs::write(
+        &input,
+        b"\xEF\xBB\xBF{\"users\":[{\"localId\":\"a\",\"email\":\"a@x.com\"}]}\n",
+    )
+    .unwrap();
     let dir = tmp.path().join("pkg");
-    ok(&export(&["--from-file", input.to_str().unwrap(), "--output-dir", dir.to_str().unwrap(), "--quiet"]));
-    assert_eq!(read(&dir, "users.csv"), format!("{USERS_HEADER}a@x.com,,,,,,false,a,\"{{\"\"firebase_uid\"\":\"\"a\"\"}}\",,,,\n"));
+    ok(&export(&[
+        "--from-file",
+        input.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]));
+    assert_eq!(
+        read(&dir, "users.csv"),
+        format!("{USERS_HEADER}a@x.com,,,,,,false,a,\"{{\"\"firebase_uid\"\":\"\"a\"\"}}\",,,,\n")
+    );
 }
 
 #[test]
@@ -629,7 +882,13 @@ fn a_50_mb_field_is_exported_and_a_65_mb_user_rejected() {
     let input = tmp.path().join("big.json");
     fs::write(&input, format!("{{\"users\":[{{\"localId\":\"a\",\"email\":\"a@x.com\",\"photoUrl\":\"{big}\"}},{{\"localId\":\"b\",\"email\":\"b@x.com\"}}]}}")).unwrap();
     let dir = tmp.path().join("pkg");
-    ok(&export(&["--from-file", input.to_str().unwrap(), "--output-dir", dir.to_str().unwrap(), "--quiet"]));
+    ok(&export(&[
+        "--from-file",
+        input.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]));
     let m = manifest(&dir);
     assert_eq!(count(&m, "users"), 2);
     let csv_len = fs::metadata(dir.join("users.csv")).unwrap().len();
@@ -638,7 +897,13 @@ fn a_50_mb_field_is_exported_and_a_65_mb_user_rejected() {
     let huge = "y".repeat(65 << 20);
     fs::write(&input, format!("{{\"users\":[{{\"localId\":\"a\",\"email\":\"a@x.com\"}},\n{{\"customAttributes\":\"{huge}\"}}]}}")).unwrap();
     let dir = tmp.path().join("pkg2");
-    let r = export(&["--from-file", input.to_str().unwrap(), "--output-dir", dir.to_str().unwrap(), "--quiet"]);
+    let r = export(&[
+        "--from-file",
+        input.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.ends_with("big.json: users[1] (line 2, column 1) is larger than 64 MiB; a Firebase user object is a few KiB\n"),
@@ -652,17 +917,35 @@ fn a_50_mb_field_is_exported_and_a_65_mb_user_rejected() {
 fn option_errors_come_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pkg");
-    let base = ["--from-file", &fixture("users.json"), "--output-dir", dir.to_str().unwrap()].map(String::from);
+    let base = [
+        "--from-file",
+        &fixture("users.json"),
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]
+    .map(String::from);
     let with = |extra: &[&str]| {
         let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
         a.extend_from_slice(extra);
         export(&a)
     };
     for (extra, expect) in [
-        (&["--rounds", "abc"][..], "invalid value 'abc' for '--rounds <value>'"),
-        (&["--rounds", "0"], "invalid value '0' for '--rounds <value>': 0 is not in 1..=8"),
-        (&["--memory-cost", "99"], "invalid value '99' for '--memory-cost <value>': 99 is not in 1..=14"),
-        (&["--name-split", "middle"], "invalid value 'middle' for '--name-split <value>'"),
+        (
+            &["--rounds", "abc"][..],
+            "invalid value 'abc' for '--rounds <value>'",
+        ),
+        (
+            &["--rounds", "0"],
+            "invalid value '0' for '--rounds <value>': 0 is not in 1..=8",
+        ),
+        (
+            &["--memory-cost", "99"],
+            "invalid value '99' for '--memory-cost <value>': 99 is not in 1..=14",
+        ),
+        (
+            &["--name-split", "middle"],
+            "invalid value 'middle' for '--name-split <value>'",
+        ),
     ] {
         let r = with(extra);
         assert_eq!(r.code, 2, "{extra:?}");
@@ -670,7 +953,13 @@ fn option_errors_come_before_any_work() {
     }
     let secret = "c2VjcmV0*key";
     let r = with(&["--signer-key", secret]);
-    assert_eq!((r.code, r.stderr.as_str()), (1, "Export failed: --signer-key is not valid base64 (a 12-character value, not shown)\n"));
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            1,
+            "Export failed: --signer-key is not valid base64 (a 12-character value, not shown)\n"
+        )
+    );
     if std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_none() {
         for flag in [&["--project-id", "p"][..], &["--skip-tenant-sso"]] {
             let r = with(flag);
@@ -681,35 +970,90 @@ fn option_errors_come_before_any_work() {
         }
     }
     let r = with(&["--service-account-key", "/nonexistent/key.json"]);
-    assert_eq!((r.code, r.stderr.as_str()), (1, "Export failed: Service account key not found: /nonexistent/key.json\n"));
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            1,
+            "Export failed: Service account key not found: /nonexistent/key.json\n"
+        )
+    );
     let r = with(&["--org-mapping", "/nonexistent/orgs.csv"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.ends_with("Export failed: Org mapping CSV not found: /nonexistent/orgs.csv\n"), "{}", r.stderr);
-    assert!(!dir.exists(), "nothing is written before the inputs are checked");
+    assert!(
+        r.stderr
+            .ends_with("Export failed: Org mapping CSV not found: /nonexistent/orgs.csv\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !dir.exists(),
+        "nothing is written before the inputs are checked"
+    );
 }
 
 #[test]
 fn transform_firebase_is_a_deprecated_alias() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pkg");
-    let r = transform(&["--input", &fixture("users.json"), "--package", "--output-dir", dir.to_str().unwrap()]);
+    let r = transform(&[
+        "--input",
+        &fixture("users.json"),
+        "--package",
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
     ok(&r);
-    assert_eq!(r.stderr, "\u{26a0} 'transform-firebase' is deprecated; use 'export firebase' (removed in v4.0)\n");
-    assert!(r.stdout.starts_with("Firebase package export complete\n  Package: "), "{}", r.stdout);
+    assert_eq!(
+        r.stderr,
+        "\u{26a0} 'transform-firebase' is deprecated; use 'export firebase' (removed in v4.0)\n"
+    );
+    assert!(
+        r.stdout
+            .starts_with("Firebase package export complete\n  Package: "),
+        "{}",
+        r.stdout
+    );
     let via_export = tmp.path().join("export");
-    ok(&export(&["--from-file", &fixture("users.json"), "--output-dir", via_export.to_str().unwrap(), "--quiet"]));
+    ok(&export(&[
+        "--from-file",
+        &fixture("users.json"),
+        "--output-dir",
+        via_export.to_str().unwrap(),
+        "--quiet",
+    ]));
     assert_eq!(read(&dir, "users.csv"), read(&via_export, "users.csv"));
 
-    let r = transform(&["--input", &fixture("users.json"), "--output", tmp.path().join("out.csv").to_str().unwrap()]);
+    let r = transform(&[
+        "--input",
+        &fixture("users.json"),
+        "--output",
+        tmp.path().join("out.csv").to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.stderr);
     assert!(lines[1].starts_with("Transform failed: the legacy single-CSV mode (--output without --package) is not supported; use 'export firebase"), "{}", lines[1]);
     assert!(!tmp.path().join("out.csv").exists());
     let r = transform(&["--input", &fixture("users.json"), "--package"]);
-    assert!(r.stderr.ends_with("Transform failed: --output-dir is required when --package is set\n"), "{}", r.stderr);
-    let r = transform(&["--input", "/nonexistent.json", "--package", "--output-dir", dir.to_str().unwrap()]);
-    assert!(r.stderr.ends_with("Transform failed: Firebase export file not found: /nonexistent.json\n"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .ends_with("Transform failed: --output-dir is required when --package is set\n"),
+        "{}",
+        r.stderr
+    );
+    let r = transform(&[
+        "--input",
+        "/nonexistent.json",
+        "--package",
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        r.stderr
+            .ends_with("Transform failed: Firebase export file not found: /nonexistent.json\n"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -721,12 +1065,34 @@ fn binary_matches_library_when_wired() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pkg");
-    let r = common::run(&["export", "firebase", "--from-file", &fixture("users.json"), "--output-dir", dir.to_str().unwrap(), "--quiet"]);
+    let r = common::run(&[
+        "export",
+        "firebase",
+        "--from-file",
+        &fixture("users.json"),
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lib = tmp.path().join("lib");
-    ok(&export(&["--from-file", &fixture("users.json"), "--output-dir", lib.to_str().unwrap(), "--quiet"]));
+    ok(&export(&[
+        "--from-file",
+        &fixture("users.json"),
+        "--output-dir",
+        lib.to_str().unwrap(),
+        "--quiet",
+    ]));
     assert_eq!(read(&dir, "users.csv"), read(&lib, "users.csv"));
-    let r = common::run(&["transform-firebase", "--input", &fixture("users.json"), "--package", "--output-dir", dir.to_str().unwrap(), "--quiet"]);
+    let r = common::run(&[
+        "transform-firebase",
+        "--input",
+        &fixture("users.json"),
+        "--package",
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
@@ -744,18 +1110,32 @@ fn peak_rss_mib() -> Option<u64> {
 #[test]
 #[ignore = "large input; run explicitly"]
 fn memory_stays_bounded_on_a_large_export() {
-    let users: u64 = std::env::var("FIREBASE_LARGE_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
+    let users: u64 = std::env::var("FIREBASE_LARGE_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
     let tmp = tempfile::tempdir().unwrap();
     let (input, truth) = synth_file(tmp.path(), users);
     let size_mib = fs::metadata(&input).unwrap().len() >> 20;
     let dir = tmp.path().join("pkg");
     let started = std::time::Instant::now();
-    ok(&export(&["--from-file", input.to_str().unwrap(), "--output-dir", dir.to_str().unwrap(), "--quiet", "--signer-key", "a2V5"]));
+    ok(&export(&[
+        "--from-file",
+        input.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "--quiet",
+        "--signer-key",
+        "a2V5",
+    ]));
     let secs = started.elapsed().as_secs_f64();
     let m = manifest(&dir);
     assert_eq!(count(&m, "users") + count(&m, "skippedUsers"), truth.users);
     let peak = peak_rss_mib().unwrap_or(0);
-    eprintln!("{users} users ({size_mib} MiB) in {secs:.1} s = {:.0} users/s; peak RSS {peak} MiB", users as f64 / secs);
+    eprintln!(
+        "{users} users ({size_mib} MiB) in {secs:.1} s = {:.0} users/s; peak RSS {peak} MiB",
+        users as f64 / secs
+    );
     assert!(peak < 512, "peak RSS {peak} MiB for a {size_mib} MiB input");
 }
 
@@ -782,10 +1162,18 @@ fn saml_config(name: &str) -> Value {
 fn identity_platform_sso_is_written_after_the_users() {
     use fakes::google::{write_key_file, FakeGoogle, ScopeData, SERVICE_ACCOUNT_KEY};
     let tmp = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let handoff = runtime.block_on(async {
         let g = FakeGoogle::start("test-project").await;
-        g.set_project(ScopeData { saml: vec![saml_config("projects/test-project/inboundSamlConfigs/saml.okta")], oidc: vec![] });
+        g.set_project(ScopeData {
+            saml: vec![saml_config(
+                "projects/test-project/inboundSamlConfigs/saml.okta",
+            )],
+            oidc: vec![],
+        });
         let oidc = serde_json::json!({
             "name": "projects/test-project/tenants/t1/oauthIdpConfigs/oidc.example",
             "clientId": "oidc-client",
@@ -795,23 +1183,58 @@ fn identity_platform_sso_is_written_after_the_users() {
             "enabled": true,
             "responseType": {"code": true}
         });
-        g.add_tenant("t1", "Tenant One", ScopeData { saml: vec![], oidc: vec![oidc] });
-        let key = write_key_file(tmp.path(), &SERVICE_ACCOUNT_KEY, Some("test-project"), &g.token_uri);
+        g.add_tenant(
+            "t1",
+            "Tenant One",
+            ScopeData {
+                saml: vec![],
+                oidc: vec![oidc],
+            },
+        );
+        let key = write_key_file(
+            tmp.path(),
+            &SERVICE_ACCOUNT_KEY,
+            Some("test-project"),
+            &g.token_uri,
+        );
         let mut o = FirebaseSsoOptions::new(key, None);
         o.api_base_url = g.base_url.clone();
         fetch_firebase_sso(&o).await.unwrap()
     });
     let dir = tmp.path().join("pkg");
-    let r = export_firebase(&FirebaseExportOptions::new(fixture("users.json"), &dir), Some(handoff)).unwrap();
+    let r = export_firebase(
+        &FirebaseExportOptions::new(fixture("users.json"), &dir),
+        Some(handoff),
+    )
+    .unwrap();
     assert_eq!(r.users_read, 9);
     let m = manifest(&dir);
-    assert_eq!(m["entitiesRequested"], serde_json::json!(["users", "organizations", "memberships", "roles", "sso"]));
-    assert_eq!((count(&m, "users"), count(&m, "samlConnections"), count(&m, "oidcConnections")), (6, 1, 1));
+    assert_eq!(
+        m["entitiesRequested"],
+        serde_json::json!(["users", "organizations", "memberships", "roles", "sso"])
+    );
+    assert_eq!(
+        (
+            count(&m, "users"),
+            count(&m, "samlConnections"),
+            count(&m, "oidcConnections")
+        ),
+        (6, 1, 1)
+    );
     assert_eq!(m["secretRedaction"]["mode"], "redacted");
     // Users' warnings first, then the SSO ones.
-    let codes: Vec<String> = jsonl(&dir, "warnings.jsonl").iter().map(|w| w["code"].as_str().unwrap().to_string()).collect();
-    assert_eq!(&codes[..2], ["missing_scrypt_parameters", "missing_scrypt_parameters"]);
-    assert!(codes[2..].iter().all(|c| c != "missing_scrypt_parameters") && codes.len() > 2, "{codes:?}");
+    let codes: Vec<String> = jsonl(&dir, "warnings.jsonl")
+        .iter()
+        .map(|w| w["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        &codes[..2],
+        ["missing_scrypt_parameters", "missing_scrypt_parameters"]
+    );
+    assert!(
+        codes[2..].iter().all(|c| c != "missing_scrypt_parameters") && codes.len() > 2,
+        "{codes:?}"
+    );
     let csv = read(&dir, "sso/oidc_connections.csv");
     assert!(!csv.contains("gcp-oidc-client-secret-123"), "{csv}");
     let notes = read(&dir, "sso/handoff_notes.md");

@@ -18,12 +18,18 @@ fn validate_json(path: &Path, extra: &[&str]) -> (Run, serde_json::Value) {
     let mut args = vec!["validate", "--csv", path.to_str().unwrap(), "--json"];
     args.extend_from_slice(extra);
     let r = run(&args);
-    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", r.stdout, r.stderr));
+    let v =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", r.stdout, r.stderr));
     (r, v)
 }
 
 fn messages(v: &serde_json::Value) -> Vec<String> {
-    v["issues"].as_array().unwrap().iter().map(|i| i["message"].as_str().unwrap().to_string()).collect()
+    v["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["message"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -54,7 +60,11 @@ fn original_rule_messages() {
     for (i, (csv, message, valid)) in cases.iter().enumerate() {
         let p = write(d.path(), &format!("c{i}.csv"), csv);
         let (r, v) = validate_json(&p, &[]);
-        assert!(messages(&v).iter().any(|m| m == message), "case {i}: {:?}", messages(&v));
+        assert!(
+            messages(&v).iter().any(|m| m == message),
+            "case {i}: {:?}",
+            messages(&v)
+        );
         assert_eq!(v["summary"]["valid"], *valid, "case {i}");
         assert_eq!(r.code, if *valid { 0 } else { 1 });
     }
@@ -63,7 +73,11 @@ fn original_rule_messages() {
 #[test]
 fn duplicate_emails_are_case_insensitive() {
     let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "u.csv", "email\nalice@example.com\nALICE@example.com\nbob@example.com\nalice@EXAMPLE.com\n");
+    let p = write(
+        d.path(),
+        "u.csv",
+        "email\nalice@example.com\nALICE@example.com\nbob@example.com\nalice@EXAMPLE.com\n",
+    );
     let (r, v) = validate_json(&p, &[]);
     assert_eq!(r.code, 0, "duplicates are warnings");
     assert_eq!(v["summary"]["duplicateEmails"], 1);
@@ -105,7 +119,12 @@ fn every_hash_type_is_checked() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["row"].as_u64().unwrap(), i["column"].as_str().unwrap_or("").to_string()))
+        .map(|i| {
+            (
+                i["row"].as_u64().unwrap(),
+                i["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     assert!(rows.contains(&(3, "password_hash".into())));
     assert!(rows.contains(&(4, "password_hash_type".into())));
@@ -135,11 +154,17 @@ fn auto_fix_writes_fixed_csv_and_keeps_every_row() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(&fixed).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&fixed).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     // Nothing to fix: no file is written.
     let clean = write(d.path(), "clean.csv", "email\na@x.com\n");
-    assert_eq!(run(&["validate", "--csv", clean.to_str().unwrap(), "--auto-fix"]).code, 0);
+    assert_eq!(
+        run(&["validate", "--csv", clean.to_str().unwrap(), "--auto-fix"]).code,
+        0
+    );
     assert!(!d.path().join("clean-fixed.csv").exists());
 }
 
@@ -152,5 +177,8 @@ fn quiet_prints_only_errors() {
     let bad = write(d.path(), "bad.csv", "email\nnope\n");
     let r = run(&["validate", "--csv", bad.to_str().unwrap(), "--quiet"]);
     assert_eq!(r.code, 1);
-    assert_eq!(r.stdout, "Errors (1):\n  Row 1 (line 2, email): Invalid email format: nope\n");
+    assert_eq!(
+        r.stdout,
+        "Errors (1):\n  Row 1 (line 2, email): Invalid email format: nope\n"
+    );
 }

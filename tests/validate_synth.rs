@@ -39,11 +39,23 @@ fn planted_defects_are_found_with_exact_counts() {
     assert_eq!(planted.len(), 10, "every rule is planted: {planted:?}");
     assert_eq!(by_rule, planted);
     assert_eq!(v["summary"]["totalRows"], 30_000);
-    let error_rows: u64 = ["missing_email", "invalid_email", "invalid_metadata_json", "metadata_not_object", "hash_without_type", "malformed_hash", "org_name_conflict", "org_id_and_external_id"]
-        .iter()
-        .map(|r| planted.get(*r).copied().unwrap_or(0))
-        .sum();
-    assert_eq!(v["summary"]["validRows"].as_u64().unwrap(), 30_000 - error_rows);
+    let error_rows: u64 = [
+        "missing_email",
+        "invalid_email",
+        "invalid_metadata_json",
+        "metadata_not_object",
+        "hash_without_type",
+        "malformed_hash",
+        "org_name_conflict",
+        "org_id_and_external_id",
+    ]
+    .iter()
+    .map(|r| planted.get(*r).copied().unwrap_or(0))
+    .sum();
+    assert_eq!(
+        v["summary"]["validRows"].as_u64().unwrap(),
+        30_000 - error_rows
+    );
     // Every issue names its row, line and (for row rules) column.
     for issue in v["issues"].as_array().unwrap() {
         assert!(issue["row"].as_u64().unwrap() >= 1);

@@ -19,18 +19,28 @@ use crate::sources::sso::SsoHandoff;
 /// Fetches enterprise connections through the Clerk Backend API when a
 /// secret key is given. A key taken from `CLERK_SECRET_KEY` is announced on
 /// stderr so SSO export is never switched on silently (§17.24).
-fn clerk_sso(key: Option<&str>, base_url: &str, err: &mut dyn Write) -> Result<Option<SsoHandoff>, String> {
+fn clerk_sso(
+    key: Option<&str>,
+    base_url: &str,
+    err: &mut dyn Write,
+) -> Result<Option<SsoHandoff>, String> {
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
         return Ok(None);
     };
     if std::env::var("CLERK_SECRET_KEY").is_ok_and(|v| v.trim() == key) {
-        let _ = writeln!(err, "Using CLERK_SECRET_KEY from the environment to export enterprise SSO connections");
+        let _ = writeln!(
+            err,
+            "Using CLERK_SECRET_KEY from the environment to export enterprise SSO connections"
+        );
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("starting the HTTP client: {e}"))?;
-    Ok(Some(runtime.block_on(fetch_clerk_sso(base_url.trim_end_matches('/'), key))))
+    Ok(Some(runtime.block_on(fetch_clerk_sso(
+        base_url.trim_end_matches('/'),
+        key,
+    ))))
 }
 
 /// Firebase scrypt project parameters for `scrypt_firebase` digests.
@@ -71,7 +81,12 @@ pub struct ExportClerkArgs {
     #[arg(long)]
     pub quiet: bool,
     /// Clerk secret key (sk_...) to export enterprise SSO connections through the Backend API
-    #[arg(long, value_name = "value", env = "CLERK_SECRET_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "value",
+        env = "CLERK_SECRET_KEY",
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
     /// Clerk dashboard CSV export
     #[arg(long, value_name = "path")]
@@ -117,7 +132,12 @@ pub struct TransformClerkArgs {
     #[arg(long, value_name = "path")]
     pub role_mapping: Option<PathBuf>,
     /// Clerk secret key for enterprise SSO export (package mode)
-    #[arg(long, value_name = "key", env = "CLERK_SECRET_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "key",
+        env = "CLERK_SECRET_KEY",
+        hide_env_values = true
+    )]
     pub clerk_secret_key: Option<String>,
     /// Clerk Backend API base URL
     #[arg(long, value_name = "url", default_value = "https://api.clerk.com/v1")]
@@ -151,7 +171,11 @@ fn failed(err: &mut dyn Write, prefix: &str, message: &dyn std::fmt::Display) ->
 /// `export clerk`; returns the exit code.
 pub fn run_export_clerk(args: ExportClerkArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     if !args.quiet {
-        let _ = writeln!(out, "Exporting from Clerk \u{2192} {}", args.output_dir.display());
+        let _ = writeln!(
+            out,
+            "Exporting from Clerk \u{2192} {}",
+            args.output_dir.display()
+        );
     }
     let sso = match clerk_sso(args.secret_key.as_deref(), &args.clerk_api_base_url, err) {
         Ok(sso) => sso,
@@ -180,7 +204,11 @@ pub fn run_export_clerk(args: ExportClerkArgs, out: &mut dyn Write, err: &mut dy
 }
 
 /// `transform-clerk`; returns the exit code.
-pub fn run_transform_clerk(args: TransformClerkArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn run_transform_clerk(
+    args: TransformClerkArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     let _ = writeln!(
         err,
         "\u{26a0} 'transform-clerk' is deprecated; use 'export clerk' (removed in v4.0)"
@@ -193,14 +221,25 @@ pub fn run_transform_clerk(args: TransformClerkArgs, out: &mut dyn Write, err: &
             &format!("Clerk CSV file not found: {}", args.input.display()),
         );
     }
-    for (path, label) in [(&args.org_mapping, "Org mapping"), (&args.role_mapping, "Role mapping")] {
+    for (path, label) in [
+        (&args.org_mapping, "Org mapping"),
+        (&args.role_mapping, "Role mapping"),
+    ] {
         if let Some(p) = path.as_ref().filter(|p| !p.is_file()) {
-            return failed(err, PREFIX, &format!("{label} file not found: {}", p.display()));
+            return failed(
+                err,
+                PREFIX,
+                &format!("{label} file not found: {}", p.display()),
+            );
         }
     }
     if !args.package {
         if has_key(&args.clerk_secret_key) && std::env::var("CLERK_SECRET_KEY").is_err() {
-            return failed(err, PREFIX, &"--clerk-secret-key is only supported in --package mode");
+            return failed(
+                err,
+                PREFIX,
+                &"--clerk-secret-key is only supported in --package mode",
+            );
         }
         if args.output.is_none() {
             return failed(err, PREFIX, &"--output is required unless --package is set");
@@ -215,9 +254,17 @@ pub fn run_transform_clerk(args: TransformClerkArgs, out: &mut dyn Write, err: &
         );
     }
     let Some(output_dir) = args.output_dir else {
-        return failed(err, PREFIX, &"--output-dir is required when --package is set");
+        return failed(
+            err,
+            PREFIX,
+            &"--output-dir is required when --package is set",
+        );
     };
-    let sso = match clerk_sso(args.clerk_secret_key.as_deref(), &args.clerk_api_base_url, err) {
+    let sso = match clerk_sso(
+        args.clerk_secret_key.as_deref(),
+        &args.clerk_api_base_url,
+        err,
+    ) {
         Ok(sso) => sso,
         Err(e) => return failed(err, PREFIX, &e),
     };

@@ -84,7 +84,12 @@ pub struct FirebaseMappingArgs {
     #[arg(long)]
     pub include_secrets: bool,
     /// Identity Platform admin API base URL (for testing against a local server)
-    #[arg(long, value_name = "url", hide = true, default_value = "https://identitytoolkit.googleapis.com")]
+    #[arg(
+        long,
+        value_name = "url",
+        hide = true,
+        default_value = "https://identitytoolkit.googleapis.com"
+    )]
     pub identity_platform_url: String,
     /// Print nothing on success
     #[arg(long)]
@@ -173,7 +178,10 @@ fn firebase_sso(
         .enable_all()
         .build()
         .map_err(|e| format!("starting the HTTP client: {e}"))?;
-    runtime.block_on(fetch_firebase_sso(&o)).map(Some).map_err(|e| e.to_string())
+    runtime
+        .block_on(fetch_firebase_sso(&o))
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Local checks, SSO fetch, package.
@@ -189,7 +197,11 @@ fn run(
     prepared.run(sso).map_err(|e| e.to_string())
 }
 
-fn options(from_file: PathBuf, output_dir: PathBuf, m: &FirebaseMappingArgs) -> FirebaseExportOptions {
+fn options(
+    from_file: PathBuf,
+    output_dir: PathBuf,
+    m: &FirebaseMappingArgs,
+) -> FirebaseExportOptions {
     FirebaseExportOptions {
         from_file,
         output_dir,
@@ -224,10 +236,20 @@ fn failed(err: &mut dyn Write, prefix: &str, message: &str) -> i32 {
 pub fn run_export_firebase(a: ExportFirebaseArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let m = &a.mapping;
     if !m.quiet {
-        let _ = writeln!(out, "Exporting from Firebase Auth \u{2192} {}", a.output_dir.display());
+        let _ = writeln!(
+            out,
+            "Exporting from Firebase Auth \u{2192} {}",
+            a.output_dir.display()
+        );
     }
     let opts = options(a.from_file.clone(), a.output_dir.clone(), m);
-    match run(&opts, a.service_account_key.as_deref(), "--service-account-key", m, err) {
+    match run(
+        &opts,
+        a.service_account_key.as_deref(),
+        "--service-account-key",
+        m,
+        err,
+    ) {
         Ok(done) => {
             if !m.quiet {
                 let _ = writeln!(out, "\nExport complete");
@@ -242,12 +264,23 @@ pub fn run_export_firebase(a: ExportFirebaseArgs, out: &mut dyn Write, err: &mut
 
 /// `transform-firebase` (deprecated alias of `export firebase` in package
 /// mode); returns the exit code.
-pub fn run_transform_firebase(a: TransformFirebaseArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let _ = writeln!(err, "\u{26a0} 'transform-firebase' is deprecated; use 'export firebase' (removed in v4.0)");
+pub fn run_transform_firebase(
+    a: TransformFirebaseArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let _ = writeln!(
+        err,
+        "\u{26a0} 'transform-firebase' is deprecated; use 'export firebase' (removed in v4.0)"
+    );
     let m = &a.mapping;
     if !a.package {
         if a.service_account.is_some() {
-            return failed(err, "Transform failed", "--service-account is only supported in --package mode");
+            return failed(
+                err,
+                "Transform failed",
+                "--service-account is only supported in --package mode",
+            );
         }
         return failed(
             err,
@@ -257,10 +290,20 @@ pub fn run_transform_firebase(a: TransformFirebaseArgs, out: &mut dyn Write, err
         );
     }
     let Some(output_dir) = a.output_dir.clone() else {
-        return failed(err, "Transform failed", "--output-dir is required when --package is set");
+        return failed(
+            err,
+            "Transform failed",
+            "--output-dir is required when --package is set",
+        );
     };
     let opts = options(a.input.clone(), output_dir, m);
-    match run(&opts, a.service_account.as_deref(), "--service-account", m, err) {
+    match run(
+        &opts,
+        a.service_account.as_deref(),
+        "--service-account",
+        m,
+        err,
+    ) {
         Ok(done) => {
             if !m.quiet {
                 let _ = writeln!(out, "Firebase package export complete");

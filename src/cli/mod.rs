@@ -67,7 +67,11 @@ pub struct SkeletonArgs {
     #[arg(long, value_name = "name", default_value = "csv")]
     pub provider: String,
     /// Comma-separated entities recorded as requested
-    #[arg(long, value_name = "entities", default_value = "users,organizations,memberships")]
+    #[arg(
+        long,
+        value_name = "entities",
+        default_value = "users,organizations,memberships"
+    )]
     pub entities: String,
     /// Source tenant recorded in the manifest
     #[arg(long, value_name = "name")]
@@ -161,7 +165,9 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::GeneratePackageTemplate(a) => export_csv(a, true, &mut out, &mut err),
         Command::Export(ExportCommand::Clerk(a)) => clerk::run_export_clerk(a, &mut out, &mut err),
         Command::TransformClerk(a) => clerk::run_transform_clerk(a, &mut out, &mut err),
-        Command::Export(ExportCommand::Firebase(a)) => firebase::run_export_firebase(a, &mut out, &mut err),
+        Command::Export(ExportCommand::Firebase(a)) => {
+            firebase::run_export_firebase(a, &mut out, &mut err)
+        }
         Command::TransformFirebase(a) => firebase::run_transform_firebase(a, &mut out, &mut err),
         Command::ExportTemplate(a) => match crate::templates::run(
             a.template.as_deref(),
@@ -225,7 +231,11 @@ fn export_csv(a: SkeletonArgs, legacy_name: bool, out: &mut dyn Write, err: &mut
         force: a.force,
     };
     if !a.quiet && !legacy_name {
-        let _ = writeln!(out, "Exporting from Generic CSV \u{2192} {}", opts.output_dir.display());
+        let _ = writeln!(
+            out,
+            "Exporting from Generic CSV \u{2192} {}",
+            opts.output_dir.display()
+        );
     }
     match write_skeleton(&opts) {
         Ok((dir, manifest)) => {
@@ -233,7 +243,8 @@ fn export_csv(a: SkeletonArgs, legacy_name: bool, out: &mut dyn Write, err: &mut
                 let _ = if legacy_name {
                     print_next_steps(&dir, out)
                 } else {
-                    writeln!(out, "\nExport complete").and_then(|()| writeln!(out, "  Package: {}", dir.display()))
+                    writeln!(out, "\nExport complete")
+                        .and_then(|()| writeln!(out, "  Package: {}", dir.display()))
                 };
                 if !legacy_name {
                     for (k, v) in &manifest.entities_exported {
@@ -247,7 +258,11 @@ fn export_csv(a: SkeletonArgs, legacy_name: bool, out: &mut dyn Write, err: &mut
         }
         Err(e) => fail(
             err,
-            if legacy_name { "generate-package-template failed" } else { "Export failed" },
+            if legacy_name {
+                "generate-package-template failed"
+            } else {
+                "Export failed"
+            },
             &e,
         ),
     }

@@ -48,7 +48,11 @@ pub enum CsvReadError {
         found: usize,
     },
     #[error("{path}: line {line}: record is longer than {limit} bytes (unterminated quote?)")]
-    RecordTooLong { path: PathBuf, line: u64, limit: u64 },
+    RecordTooLong {
+        path: PathBuf,
+        line: u64,
+        limit: u64,
+    },
     #[error("{path}: line {line}: {message}")]
     Parse {
         path: PathBuf,
@@ -393,7 +397,9 @@ impl<R: Read> CsvBatchReader<R> {
             let got = self
                 .reader
                 .read_byte_record(&mut self.record)
-                .map_err(|e| map_csv_error(&self.path, line_hint, self.options.max_record_bytes, e))?;
+                .map_err(|e| {
+                    map_csv_error(&self.path, line_hint, self.options.max_record_bytes, e)
+                })?;
             if !got {
                 break;
             }
@@ -405,7 +411,10 @@ impl<R: Read> CsvBatchReader<R> {
                 None => line_hint,
             };
             // A line holding only a BOM-less empty field is a blank line.
-            if self.record.len() == 1 && self.record.get(0).is_some_and(<[u8]>::is_empty) && width > 1 {
+            if self.record.len() == 1
+                && self.record.get(0).is_some_and(<[u8]>::is_empty)
+                && width > 1
+            {
                 continue;
             }
             self.rows += 1;
@@ -429,10 +438,10 @@ impl<R: Read> CsvBatchReader<R> {
                 match self.record.get(i).map(std::str::from_utf8) {
                     Some(Ok(value)) => builder.append_value(value),
                     Some(Err(_)) => {
-                        let field = self
-                            .header
-                            .get(i)
-                            .map_or_else(|| format!("field {}", i + 1), |h| format!("field \"{h}\""));
+                        let field = self.header.get(i).map_or_else(
+                            || format!("field {}", i + 1),
+                            |h| format!("field \"{h}\""),
+                        );
                         return Err(CsvReadError::InvalidUtf8 {
                             path: self.path.clone(),
                             line,
@@ -443,9 +452,11 @@ impl<R: Read> CsvBatchReader<R> {
                 }
             }
             // Extra fields of a ragged row are not stored, but must be text too.
-            if let Some(i) = (width..self.record.len())
-                .find(|&i| self.record.get(i).is_some_and(|f| std::str::from_utf8(f).is_err()))
-            {
+            if let Some(i) = (width..self.record.len()).find(|&i| {
+                self.record
+                    .get(i)
+                    .is_some_and(|f| std::str::from_utf8(f).is_err())
+            }) {
                 return Err(CsvReadError::InvalidUtf8 {
                     path: self.path.clone(),
                     line,
@@ -542,7 +553,12 @@ mod tests {
     }
 
     fn cell(b: &CsvBatch, row: usize, col: usize) -> Option<String> {
-        let a = b.batch.column(col).as_any().downcast_ref::<StringArray>().unwrap();
+        let a = b
+            .batch
+            .column(col)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         (!a.is_null(row)).then(|| a.value(row).to_string())
     }
 
@@ -574,9 +590,14 @@ mod tests {
             }
         }
         let input = b"a,b\r\n1,\"x\ry\"\r\n\r\n2,z\r\n3,\"q\r\n\"\r\n4,w";
-        let opts = CsvReadOptions { batch_rows: 10, ..CsvReadOptions::default() };
-        let batches: Vec<CsvBatch> =
-            CsvBatchReader::new(Path::new("t.csv"), Trickle(input), opts).unwrap().map(Result::unwrap).collect();
+        let opts = CsvReadOptions {
+            batch_rows: 10,
+            ..CsvReadOptions::default()
+        };
+        let batches: Vec<CsvBatch> = CsvBatchReader::new(Path::new("t.csv"), Trickle(input), opts)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         let b = &batches[0];
         assert_eq!(b.lines, vec![2, 4, 5, 7]);
         assert_eq!(cell(b, 0, 1).as_deref(), Some("x\ry"));
@@ -594,19 +615,43 @@ mod tests {
         );
         let batches = read_all(input, RaggedRows::Report).unwrap();
         let ragged: Vec<_> = batches.iter().flat_map(|b| b.ragged.clone()).collect();
-        assert_eq!(ragged, vec![RaggedRow { row: 2, line: 3, found: 2 }, RaggedRow { row: 3, line: 4, found: 4 }]);
+        assert_eq!(
+            ragged,
+            vec![
+                RaggedRow {
+                    row: 2,
+                    line: 3,
+                    found: 2
+                },
+                RaggedRow {
+                    row: 3,
+                    line: 4,
+                    found: 4
+                }
+            ]
+        );
         assert_eq!(cell(&batches[0], 1, 2), None);
     }
 
     #[test]
     fn invalid_utf8_names_line_and_field() {
-        let err = read_all(b"email,name\na@x.com,ok\nb@x.com,\xff\xfe\n", RaggedRows::Reject).unwrap_err();
-        assert_eq!(err.to_string(), "t.csv: line 3: invalid UTF-8 in field \"name\"");
+        let err = read_all(
+            b"email,name\na@x.com,ok\nb@x.com,\xff\xfe\n",
+            RaggedRows::Reject,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv: line 3: invalid UTF-8 in field \"name\""
+        );
     }
 
     #[test]
     fn empty_and_header_only() {
-        assert!(matches!(read_all(b"", RaggedRows::Reject), Err(CsvReadError::Empty { .. })));
+        assert!(matches!(
+            read_all(b"", RaggedRows::Reject),
+            Err(CsvReadError::Empty { .. })
+        ));
         assert!(read_all(b"email\n", RaggedRows::Reject).unwrap().is_empty());
     }
 
@@ -615,6 +660,9 @@ mod tests {
         let mut input = b"a,b\n1,\"".to_vec();
         input.extend(std::iter::repeat_n(b'x', 100_000));
         let err = read_all(&input, RaggedRows::Reject).unwrap_err();
-        assert!(matches!(err, CsvReadError::RecordTooLong { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, CsvReadError::RecordTooLong { line: 2, .. }),
+            "{err}"
+        );
     }
 }

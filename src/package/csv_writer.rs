@@ -105,13 +105,9 @@ impl<W: Write> PackageCsvWriter<W> {
             self.line.clear();
             encode_record(
                 &mut self.line,
-                columns.iter().map(|c| {
-                    if c.is_null(row) {
-                        ""
-                    } else {
-                        c.value(row)
-                    }
-                }),
+                columns
+                    .iter()
+                    .map(|c| if c.is_null(row) { "" } else { c.value(row) }),
             );
             self.inner.write_all(&self.line)?;
         }
@@ -178,7 +174,10 @@ mod tests {
         let mut w = PackageCsvWriter::new(Vec::new(), &["a", "b"]).unwrap();
         assert!(matches!(
             w.write_record(["only"]),
-            Err(CsvWriteError::FieldCount { expected: 2, found: 1 })
+            Err(CsvWriteError::FieldCount {
+                expected: 2,
+                found: 1
+            })
         ));
     }
 }

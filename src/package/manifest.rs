@@ -116,7 +116,8 @@ impl Manifest {
 
     /// Sets one `entitiesExported` count, keeping key order.
     pub fn set_count(&mut self, key: &str, count: u64) {
-        self.entities_exported.insert(key.to_string(), Value::from(count));
+        self.entities_exported
+            .insert(key.to_string(), Value::from(count));
     }
 
     pub fn count(&self, key: &str) -> u64 {

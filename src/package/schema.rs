@@ -68,8 +68,13 @@ pub const USERS_HEADER: &[&str] = &[
     "org_name",
     "role_slugs",
 ];
-pub const ORGANIZATIONS_HEADER: &[&str] =
-    &["org_id", "org_external_id", "org_name", "domains", "metadata"];
+pub const ORGANIZATIONS_HEADER: &[&str] = &[
+    "org_id",
+    "org_external_id",
+    "org_name",
+    "domains",
+    "metadata",
+];
 pub const MEMBERSHIPS_HEADER: &[&str] = &[
     "email",
     "external_id",
@@ -330,9 +335,7 @@ pub fn file_by_key(key: &str) -> Option<&'static PackageFile> {
 
 /// The canonical CSV files (13), in manifest order.
 pub fn csv_files() -> impl Iterator<Item = &'static PackageFile> {
-    PACKAGE_FILES
-        .iter()
-        .filter(|f| f.format == FileFormat::Csv)
+    PACKAGE_FILES.iter().filter(|f| f.format == FileFormat::Csv)
 }
 
 #[cfg(test)]

@@ -30,7 +30,9 @@ pub enum HandoffNotes {
     /// `export csv` / `generate-package-template`.
     CsvSkeleton,
     Auth0WithoutSso,
-    Auth0WithSso { secrets_included: bool },
+    Auth0WithSso {
+        secrets_included: bool,
+    },
     CognitoWithoutSso,
     CognitoWithSso,
     ClerkWithoutSecretKey,
@@ -187,7 +189,13 @@ mod tests {
 
     #[test]
     fn clerk_and_firebase_counts() {
-        let clerk = HandoffNotes::ClerkWithSecretKey(ClerkSsoCounts { fetched: 3, saml: 1, oidc: 1, skipped: 1 }).render();
+        let clerk = HandoffNotes::ClerkWithSecretKey(ClerkSsoCounts {
+            fetched: 3,
+            saml: 1,
+            oidc: 1,
+            skipped: 1,
+        })
+        .render();
         assert!(clerk.contains("\n1 were skipped because required fields were missing \u{2014} see warnings.jsonl.\n\nNo connection"));
         let fb = HandoffNotes::FirebaseWithSso {
             fetched: 3,
@@ -195,14 +203,24 @@ mod tests {
             oidc: 1,
             skipped: 1,
             scopes: vec![
-                FirebaseScope { label: "project".into(), saml: 1, oidc: 0 },
-                FirebaseScope { label: "tenant:t1".into(), saml: 1, oidc: 1 },
+                FirebaseScope {
+                    label: "project".into(),
+                    saml: 1,
+                    oidc: 0,
+                },
+                FirebaseScope {
+                    label: "tenant:t1".into(),
+                    saml: 1,
+                    oidc: 1,
+                },
             ],
             secrets_included: false,
         }
         .render();
         assert!(fb.contains("across 2 scope(s).\n"));
-        assert!(fb.contains("Scope breakdown:\n- project: 1 SAML, 0 OIDC\n- tenant:t1: 1 SAML, 1 OIDC\n\nOIDC"));
+        assert!(fb.contains(
+            "Scope breakdown:\n- project: 1 SAML, 0 OIDC\n- tenant:t1: 1 SAML, 1 OIDC\n\nOIDC"
+        ));
         assert!(fb.ends_with("returned by the admin API.\n"));
     }
 }

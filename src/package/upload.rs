@@ -86,7 +86,14 @@ impl UploadProjection {
         self.push(
             Kind::Users,
             external_id,
-            &[external_id, email, email_verified, first_name, last_name, password_hash],
+            &[
+                external_id,
+                email,
+                email_verified,
+                first_name,
+                last_name,
+                password_hash,
+            ],
         )
     }
 
@@ -97,7 +104,11 @@ impl UploadProjection {
         org_external_id: &str,
         org_name: &str,
     ) -> Result<(), UploadError> {
-        let id = if org_external_id.is_empty() { org_id } else { org_external_id };
+        let id = if org_external_id.is_empty() {
+            org_id
+        } else {
+            org_external_id
+        };
         if id.is_empty() {
             return Ok(());
         }
@@ -116,8 +127,16 @@ impl UploadProjection {
         external_id: &str,
         user_id: &str,
     ) -> Result<(), UploadError> {
-        let org = if org_external_id.is_empty() { org_id } else { org_external_id };
-        let user = if external_id.is_empty() { user_id } else { external_id };
+        let org = if org_external_id.is_empty() {
+            org_id
+        } else {
+            org_external_id
+        };
+        let user = if external_id.is_empty() {
+            user_id
+        } else {
+            external_id
+        };
         if org.is_empty() || user.is_empty() {
             return Ok(());
         }
@@ -192,7 +211,10 @@ mod tests {
             s(u),
             "user_id,email,email_verified,first_name,last_name,password_hash\nu2,b@x.com,true,B,,\nu1,a@x.com,,A,Lee,$2b$\n"
         );
-        assert_eq!(s(o), "organization_id,name\norg_acme,\"Acme, Inc\"\norg_two,org_two\n");
+        assert_eq!(
+            s(o),
+            "organization_id,name\norg_acme,\"Acme, Inc\"\norg_two,org_two\n"
+        );
         assert_eq!(s(m), "organization_id,user_id\norg_acme,u2\norg_two,u1\n");
     }
 }

@@ -166,7 +166,11 @@ impl MigrationPackageWriter {
     }
 
     /// Writes one row to a canonical CSV (width must match its header).
-    pub fn write_row(&mut self, file: &PackageFile, fields: &[&str]) -> Result<(), PackageWriteError> {
+    pub fn write_row(
+        &mut self,
+        file: &PackageFile,
+        fields: &[&str],
+    ) -> Result<(), PackageWriteError> {
         let root = &self.root;
         let w = self
             .csv
@@ -247,9 +251,15 @@ impl MigrationPackageWriter {
                 manifest.set_count(file.key, w.rows());
                 let path = root.join(file.path);
                 w.finish()
-                    .map_err(|source| PackageWriteError::Csv { path: path.clone(), source })?
+                    .map_err(|source| PackageWriteError::Csv {
+                        path: path.clone(),
+                        source,
+                    })?
                     .into_inner()
-                    .map_err(|e| PackageWriteError::Io { path, source: e.into_error() })?
+                    .map_err(|e| PackageWriteError::Io {
+                        path,
+                        source: e.into_error(),
+                    })?
                     .sync_all()
                     .map_err(io_at(root.join(file.path)))?;
             }
@@ -257,7 +267,9 @@ impl MigrationPackageWriter {
         manifest.set_count(WARNINGS.key, warnings.records());
         manifest.set_count(SKIPPED_USERS.key, skipped.records());
         warnings.finish().map_err(io_at(root.join(WARNINGS.path)))?;
-        skipped.finish().map_err(io_at(root.join(SKIPPED_USERS.path)))?;
+        skipped
+            .finish()
+            .map_err(io_at(root.join(SKIPPED_USERS.path)))?;
 
         let notes_path = root.join(HANDOFF_NOTES.path);
         let mut notes = create_private_file(&notes_path).map_err(io_at(notes_path.clone()))?;
@@ -288,9 +300,10 @@ pub fn write_manifest(root: &Path, manifest: &Manifest) -> Result<(), PackageWri
             path: warnings_path.clone(),
             source,
         })?;
-    let file = out
-        .into_inner()
-        .map_err(|e| PackageWriteError::Io { path: tmp_path.clone(), source: e.into_error() })?;
+    let file = out.into_inner().map_err(|e| PackageWriteError::Io {
+        path: tmp_path.clone(),
+        source: e.into_error(),
+    })?;
     file.sync_all().map_err(io_at(&tmp_path))?;
     fs::rename(&tmp_path, &final_path).map_err(io_at(&final_path))?;
     Ok(())
@@ -311,8 +324,11 @@ mod tests {
             "a@x.com", "", "", "", "Ann", "Lee", "true", "u1", "", "", "org_a", "Acme", "admin",
         ];
         w.write_row(&USERS, &row).unwrap();
-        w.upload().user("u1", "a@x.com", "true", "Ann", "Lee", "").unwrap();
-        w.write_row(&ORGANIZATIONS, &["", "org_a", "Acme", "", ""]).unwrap();
+        w.upload()
+            .user("u1", "a@x.com", "true", "Ann", "Lee", "")
+            .unwrap();
+        w.write_row(&ORGANIZATIONS, &["", "org_a", "Acme", "", ""])
+            .unwrap();
         w.upload().organization("", "org_a", "Acme").unwrap();
         w.warn(&JsonlRecord::warning("c", "hello \"x\"")).unwrap();
         assert!(w.write_row(&USERS, &["too", "short"]).is_err());
@@ -327,7 +343,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(root.join("users.csv")).unwrap().permissions().mode();
+            let mode = fs::metadata(root.join("users.csv"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let report = crate::package::validator::validate_package(&root, Default::default());

@@ -51,12 +51,17 @@ impl std::str::FromStr for ExtraTable {
             .ok_or_else(|| format!("expected NAME=PATH, got \"{s}\""))?;
         let name = name.trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("table name \"{name}\" must be letters, digits and _"));
+            return Err(format!(
+                "table name \"{name}\" must be letters, digits and _"
+            ));
         }
         if path.is_empty() {
             return Err(format!("table {name}: empty path"));
         }
-        Ok(Self { name: name.to_string(), path: PathBuf::from(path) })
+        Ok(Self {
+            name: name.to_string(),
+            path: PathBuf::from(path),
+        })
     }
 }
 
@@ -72,7 +77,10 @@ pub enum QueryError {
     #[error("{path}: unsupported table file (use .csv, .jsonl, .ndjson, .json or .parquet)")]
     UnsupportedFile { path: PathBuf },
     #[error("{path}: {source}")]
-    Register { path: PathBuf, source: DataFusionError },
+    Register {
+        path: PathBuf,
+        source: DataFusionError,
+    },
     /// The SQL failed to plan or run: DataFusion's message.
     #[error("{0}")]
     Sql(DataFusionError),
@@ -108,7 +116,10 @@ fn jsonl_fallback_schema(key: &str) -> Arc<Schema> {
         &["timestamp", "code", "message"]
     };
     Arc::new(Schema::new(
-        names.iter().map(|n| Field::new(*n, DataType::Utf8, true)).collect::<Vec<_>>(),
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
     ))
 }
 
@@ -121,23 +132,33 @@ async fn register_package(ctx: &SessionContext, dir: &Path) -> Result<(), QueryE
         if !path.is_file() {
             continue;
         }
-        let reg = |source| QueryError::Register { path: path.clone(), source };
+        let reg = |source| QueryError::Register {
+            path: path.clone(),
+            source,
+        };
         let location = path.to_string_lossy().to_string();
         match file.format {
             FileFormat::Csv => {
                 let schema = file.arrow_schema();
                 let opts = CsvReadOptions::new().schema(&schema).has_header(true);
-                ctx.register_csv(file.table, &location, opts).await.map_err(reg)?;
+                ctx.register_csv(file.table, &location, opts)
+                    .await
+                    .map_err(reg)?;
             }
             FileFormat::Jsonl => {
-                let empty = std::fs::metadata(&path).map(|m| m.len() == 0).unwrap_or(true);
+                let empty = std::fs::metadata(&path)
+                    .map(|m| m.len() == 0)
+                    .unwrap_or(true);
                 if empty {
                     let schema = jsonl_fallback_schema(file.key);
                     let table = MemTable::try_new(schema, vec![vec![]]).map_err(reg)?;
-                    ctx.register_table(file.table, Arc::new(table)).map_err(reg)?;
+                    ctx.register_table(file.table, Arc::new(table))
+                        .map_err(reg)?;
                 } else {
                     let opts = JsonReadOptions::default().file_extension(".jsonl");
-                    ctx.register_json(file.table, &location, opts).await.map_err(reg)?;
+                    ctx.register_json(file.table, &location, opts)
+                        .await
+                        .map_err(reg)?;
                 }
             }
             FileFormat::Json | FileFormat::Markdown => {}
@@ -149,7 +170,9 @@ async fn register_package(ctx: &SessionContext, dir: &Path) -> Result<(), QueryE
 
 async fn register_extra(ctx: &SessionContext, t: &ExtraTable) -> Result<(), QueryError> {
     if !t.path.is_file() {
-        return Err(QueryError::TableNotFound { path: t.path.clone() });
+        return Err(QueryError::TableNotFound {
+            path: t.path.clone(),
+        });
     }
     let location = t.path.to_string_lossy().to_string();
     let ext = t
@@ -157,7 +180,10 @@ async fn register_extra(ctx: &SessionContext, t: &ExtraTable) -> Result<(), Quer
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let reg = |source| QueryError::Register { path: t.path.clone(), source };
+    let reg = |source| QueryError::Register {
+        path: t.path.clone(),
+        source,
+    };
     let dotted = format!(".{ext}");
     match ext.as_str() {
         "csv" => ctx
@@ -165,19 +191,29 @@ async fn register_extra(ctx: &SessionContext, t: &ExtraTable) -> Result<(), Quer
             .await
             .map_err(reg),
         "jsonl" | "ndjson" | "json" => ctx
-            .register_json(&t.name, &location, JsonReadOptions::default().file_extension(&dotted))
+            .register_json(
+                &t.name,
+                &location,
+                JsonReadOptions::default().file_extension(&dotted),
+            )
             .await
             .map_err(reg),
         "parquet" => ctx
             .register_parquet(&t.name, &location, ParquetReadOptions::default())
             .await
             .map_err(reg),
-        _ => Err(QueryError::UnsupportedFile { path: t.path.clone() }),
+        _ => Err(QueryError::UnsupportedFile {
+            path: t.path.clone(),
+        }),
     }
 }
 
 /// Runs the query and writes the result to `out`.
-pub fn run(opts: &QueryOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), QueryError> {
+pub fn run(
+    opts: &QueryOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), QueryError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -185,7 +221,11 @@ pub fn run(opts: &QueryOptions, out: &mut dyn Write, err: &mut dyn Write) -> Res
     runtime.block_on(run_async(opts, out, err))
 }
 
-async fn run_async(opts: &QueryOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), QueryError> {
+async fn run_async(
+    opts: &QueryOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), QueryError> {
     if opts.package.is_none() && opts.tables.is_empty() {
         return Err(QueryError::NoTables);
     }
@@ -202,7 +242,9 @@ async fn run_async(opts: &QueryOptions, out: &mut dyn Write, err: &mut dyn Write
     let out_err = |e: &dyn std::fmt::Display| QueryError::Output(e.to_string());
     match opts.format {
         OutputFormat::Csv => {
-            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *out);
             let mut wrote = false;
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(QueryError::Sql)?;
@@ -242,7 +284,8 @@ async fn run_async(opts: &QueryOptions, out: &mut dyn Write, err: &mut dyn Write
             if shown.is_empty() {
                 shown.push(RecordBatch::new_empty(stream.schema()));
             }
-            let table = arrow::util::pretty::pretty_format_batches(&shown).map_err(|e| out_err(&e))?;
+            let table =
+                arrow::util::pretty::pretty_format_batches(&shown).map_err(|e| out_err(&e))?;
             writeln!(out, "{table}").map_err(|e| out_err(&e))?;
             if total > shown_rows {
                 writeln!(

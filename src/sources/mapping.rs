@@ -27,11 +27,19 @@ pub enum MappingError {
     #[error(transparent)]
     Read(#[from] CsvReadError),
     #[error("{path}: Org mapping CSV must have a '{column}' column. Found columns: {found}")]
-    OrgUserColumn { path: PathBuf, column: String, found: String },
+    OrgUserColumn {
+        path: PathBuf,
+        column: String,
+        found: String,
+    },
     #[error("{path}: Org mapping CSV must have at least one of: org_id, org_external_id, org_name. Found columns: {found}")]
     OrgColumns { path: PathBuf, found: String },
     #[error("{path}: Role mapping CSV must have a '{column}' or 'external_id' column. Found columns: {found}")]
-    RoleUserColumn { path: PathBuf, column: String, found: String },
+    RoleUserColumn {
+        path: PathBuf,
+        column: String,
+        found: String,
+    },
     #[error("{path}: Role mapping CSV must have a 'role_slug' column. Found columns: {found}")]
     RoleSlugColumn { path: PathBuf, found: String },
 }
@@ -64,14 +72,24 @@ fn opt(s: &str) -> Option<String> {
 }
 
 /// Reads every row of a mapping CSV as trimmed strings.
-fn for_each_row<F>(path: &Path, label: &'static str, mut visit: F) -> Result<Vec<String>, MappingError>
+fn for_each_row<F>(
+    path: &Path,
+    label: &'static str,
+    mut visit: F,
+) -> Result<Vec<String>, MappingError>
 where
     F: FnMut(&dyn Fn(&str) -> String),
 {
     if !path.is_file() {
-        return Err(MappingError::NotFound { label, path: path.to_path_buf() });
+        return Err(MappingError::NotFound {
+            label,
+            path: path.to_path_buf(),
+        });
     }
-    let options = CsvReadOptions { ragged: RaggedRows::Reject, ..CsvReadOptions::default() };
+    let options = CsvReadOptions {
+        ragged: RaggedRows::Reject,
+        ..CsvReadOptions::default()
+    };
     let reader = CsvBatchReader::open(path, options)?;
     let header = reader.header().to_vec();
     for batch in reader {
@@ -100,7 +118,10 @@ where
 
 fn header_of(path: &Path, label: &'static str) -> Result<Vec<String>, MappingError> {
     if !path.is_file() {
-        return Err(MappingError::NotFound { label, path: path.to_path_buf() });
+        return Err(MappingError::NotFound {
+            label,
+            path: path.to_path_buf(),
+        });
     }
     let reader = CsvBatchReader::open(path, CsvReadOptions::default())?;
     Ok(reader.header().to_vec())
@@ -124,8 +145,14 @@ impl UserMappings {
                     found,
                 });
             }
-            if !header.iter().any(|h| matches!(h.as_str(), "org_id" | "org_external_id" | "org_name")) {
-                return Err(MappingError::OrgColumns { path: path.to_path_buf(), found });
+            if !header
+                .iter()
+                .any(|h| matches!(h.as_str(), "org_id" | "org_external_id" | "org_name"))
+            {
+                return Err(MappingError::OrgColumns {
+                    path: path.to_path_buf(),
+                    found,
+                });
             }
             for_each_row(path, "Org mapping CSV", |get| {
                 let user = get(user_column);
@@ -143,7 +170,10 @@ impl UserMappings {
         if let Some(path) = role_mapping {
             let header = header_of(path, "Role mapping CSV")?;
             let found = header.join(", ");
-            if !header.iter().any(|h| h == user_column || h == "external_id") {
+            if !header
+                .iter()
+                .any(|h| h == user_column || h == "external_id")
+            {
                 return Err(MappingError::RoleUserColumn {
                     path: path.to_path_buf(),
                     column: user_column.to_string(),
@@ -151,7 +181,10 @@ impl UserMappings {
                 });
             }
             if !header.iter().any(|h| h == "role_slug") {
-                return Err(MappingError::RoleSlugColumn { path: path.to_path_buf(), found });
+                return Err(MappingError::RoleSlugColumn {
+                    path: path.to_path_buf(),
+                    found,
+                });
             }
             for_each_row(path, "Role mapping CSV", |get| {
                 let mut user = get(user_column);
@@ -225,7 +258,19 @@ impl IdentityRows {
                 let org_id = entry.org_id.as_deref().unwrap_or("");
                 let org_ext = entry.org_external_id.as_deref().unwrap_or("");
                 let org_name = entry.org_name.as_deref().unwrap_or("");
-                pkg.write_row(&MEMBERSHIPS, &[email, external_id, "", org_id, org_ext, org_name, &slugs, ""])?;
+                pkg.write_row(
+                    &MEMBERSHIPS,
+                    &[
+                        email,
+                        external_id,
+                        "",
+                        org_id,
+                        org_ext,
+                        org_name,
+                        &slugs,
+                        "",
+                    ],
+                )?;
                 pkg.upload().membership(org_id, org_ext, external_id, "")?;
             }
         }
@@ -255,7 +300,11 @@ impl IdentityRows {
         for o in &self.orgs {
             let org_id = o.org_id.as_deref().unwrap_or("");
             let ext = o.org_external_id.as_deref().unwrap_or("");
-            let name = o.org_name.as_deref().or(o.org_external_id.as_deref()).unwrap_or("");
+            let name = o
+                .org_name
+                .as_deref()
+                .or(o.org_external_id.as_deref())
+                .unwrap_or("");
             pkg.write_row(&ORGANIZATIONS, &[org_id, ext, name, "", ""])?;
             pkg.upload().organization(org_id, ext, name)?;
         }
@@ -287,34 +336,67 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let orgs = d.path().join("orgs.csv");
         std::fs::write(&orgs, "uid,org_name\n").unwrap();
-        let e = UserMappings::load(Some(&orgs), None, "clerk_user_id").unwrap_err().to_string();
-        assert!(e.ends_with("Org mapping CSV must have a 'clerk_user_id' column. Found columns: uid, org_name"), "{e}");
-        let e = UserMappings::load(None, Some(&d.path().join("nope.csv")), "clerk_user_id").unwrap_err().to_string();
+        let e = UserMappings::load(Some(&orgs), None, "clerk_user_id")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(
+                "Org mapping CSV must have a 'clerk_user_id' column. Found columns: uid, org_name"
+            ),
+            "{e}"
+        );
+        let e = UserMappings::load(None, Some(&d.path().join("nope.csv")), "clerk_user_id")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("Role mapping CSV not found:"), "{e}");
         std::fs::write(&orgs, "clerk_user_id,org_external_id\nu1,a,extra\n").unwrap();
-        let e = UserMappings::load(Some(&orgs), None, "clerk_user_id").unwrap_err().to_string();
-        assert!(e.contains("line 2: record has 3 fields but the header has 2"), "{e}");
+        let e = UserMappings::load(Some(&orgs), None, "clerk_user_id")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2: record has 3 fields but the header has 2"),
+            "{e}"
+        );
     }
 
     #[test]
     fn identity_rows_dedupe_orgs_and_roles() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path().join("pkg");
-        let mut pkg = MigrationPackageWriter::create(&root, PackageOptions::new("firebase")).unwrap();
+        let mut pkg =
+            MigrationPackageWriter::create(&root, PackageOptions::new("firebase")).unwrap();
         let mut rows = IdentityRows::new();
-        let nameless = OrgMappingEntry { org_external_id: Some("acme".into()), ..Default::default() };
-        let named = OrgMappingEntry { org_name: Some("Acme".into()), ..nameless.clone() };
-        let name_only = OrgMappingEntry { org_name: Some("Solo".into()), ..Default::default() };
+        let nameless = OrgMappingEntry {
+            org_external_id: Some("acme".into()),
+            ..Default::default()
+        };
+        let named = OrgMappingEntry {
+            org_name: Some("Acme".into()),
+            ..nameless.clone()
+        };
+        let name_only = OrgMappingEntry {
+            org_name: Some("Solo".into()),
+            ..Default::default()
+        };
         let admin = vec!["admin".to_string()];
-        rows.write_user(&mut pkg, "a@x.com", "u1", Some(&nameless), &admin).unwrap();
-        rows.write_user(&mut pkg, "b@x.com", "u2", Some(&named), &admin).unwrap();
-        rows.write_user(&mut pkg, "c@x.com", "u3", Some(&name_only), &admin).unwrap();
+        rows.write_user(&mut pkg, "a@x.com", "u1", Some(&nameless), &admin)
+            .unwrap();
+        rows.write_user(&mut pkg, "b@x.com", "u2", Some(&named), &admin)
+            .unwrap();
+        rows.write_user(&mut pkg, "c@x.com", "u3", Some(&name_only), &admin)
+            .unwrap();
         rows.finish(&mut pkg).unwrap();
         let m = pkg.finish().unwrap();
         assert_eq!((m.count("organizations"), m.count("memberships")), (1, 2));
-        assert_eq!((m.count("roleDefinitions"), m.count("userRoleAssignments")), (1, 2));
+        assert_eq!(
+            (m.count("roleDefinitions"), m.count("userRoleAssignments")),
+            (1, 2)
+        );
         assert_eq!(m.count("uploadOrganizations"), 1);
         let orgs = std::fs::read_to_string(root.join("organizations.csv")).unwrap();
-        assert_eq!(orgs, "org_id,org_external_id,org_name,domains,metadata\n,acme,Acme,,\n");
+        assert_eq!(
+            orgs,
+            "org_id,org_external_id,org_name,domains,metadata\n,acme,Acme,,\n"
+        );
     }
 }

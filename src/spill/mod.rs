@@ -68,7 +68,8 @@ impl KeyedSpill {
 
     /// Appends one record. `seq` orders records inside a group (row number).
     pub fn push(&mut self, key: &[u8], seq: u64, payload: &[u8]) -> Result<(), SpillError> {
-        let key_len = u32::try_from(key.len()).map_err(|_| SpillError::RecordTooLarge(key.len()))?;
+        let key_len =
+            u32::try_from(key.len()).map_err(|_| SpillError::RecordTooLarge(key.len()))?;
         let payload_len =
             u32::try_from(payload.len()).map_err(|_| SpillError::RecordTooLarge(payload.len()))?;
         let index = (key_hash(key) % PARTITIONS as u64) as usize;
@@ -123,11 +124,7 @@ impl KeyedSpill {
                 index.push((key_start, payload_start, payload_start, end, seq));
                 at = end;
             }
-            index.sort_unstable_by(|a, b| {
-                data[a.0..a.1]
-                    .cmp(&data[b.0..b.1])
-                    .then(a.4.cmp(&b.4))
-            });
+            index.sort_unstable_by(|a, b| data[a.0..a.1].cmp(&data[b.0..b.1]).then(a.4.cmp(&b.4)));
             let mut group: Vec<SpilledEntry<'_>> = Vec::new();
             let mut i = 0;
             while i < index.len() {
@@ -151,7 +148,11 @@ impl KeyedSpill {
 
 /// Flushes a partition writer, reads the whole partition into `data` and
 /// deletes the file.
-fn drain_partition(mut w: BufWriter<File>, path: &Path, data: &mut Vec<u8>) -> Result<(), SpillError> {
+fn drain_partition(
+    mut w: BufWriter<File>,
+    path: &Path,
+    data: &mut Vec<u8>,
+) -> Result<(), SpillError> {
     let io_err = |source| SpillError::Io {
         path: path.to_path_buf(),
         source,
@@ -196,7 +197,9 @@ mod tests {
         let mut spill = KeyedSpill::new("test").unwrap();
         for i in 0..10_000u64 {
             let key = format!("k{}", i % 1000);
-            spill.push(key.as_bytes(), 10_000 - i, format!("p{i}").as_bytes()).unwrap();
+            spill
+                .push(key.as_bytes(), 10_000 - i, format!("p{i}").as_bytes())
+                .unwrap();
         }
         assert_eq!(spill.len(), 10_000);
         let mut groups = 0;

@@ -109,11 +109,19 @@ pub enum TemplateError {
 pub fn print_list(out: &mut dyn Write) -> io::Result<()> {
     for t in &TEMPLATES {
         writeln!(out, "  {}  {}", t.key, t.description)?;
-        writeln!(out, "    File: {}  |  Columns: {}", t.filename, t.headers.join(", "))?;
+        writeln!(
+            out,
+            "    File: {}  |  Columns: {}",
+            t.filename,
+            t.headers.join(", ")
+        )?;
         writeln!(out, "    Required: {}", t.required.join(", "))?;
         writeln!(out)?;
     }
-    writeln!(out, "Usage: workos-migrate export-template <name> [--output file.csv]")
+    writeln!(
+        out,
+        "Usage: workos-migrate export-template <name> [--output file.csv]"
+    )
 }
 
 /// Runs `export-template`; returns the exit code.
@@ -151,9 +159,14 @@ pub fn run(
         out.write_all(content.as_bytes())?;
         return Ok(0);
     };
-    let write_err = |source| TemplateError::Write { path: path.to_path_buf(), source };
+    let write_err = |source| TemplateError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     if path.is_dir() {
-        return Err(write_err(io::Error::other("is a directory, expected a file path")));
+        return Err(write_err(io::Error::other(
+            "is a directory, expected a file path",
+        )));
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(write_err)?;
@@ -161,7 +174,12 @@ pub fn run(
     std::fs::write(path, content).map_err(write_err)?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     writeln!(out, "Template written to {}", abs.display())?;
-    writeln!(out, "  {} columns: {}", template.headers.len(), template.headers.join(", "))?;
+    writeln!(
+        out,
+        "  {} columns: {}",
+        template.headers.len(),
+        template.headers.join(", ")
+    )?;
     writeln!(out, "  Required: {}", template.required.join(", "))?;
     let optional = template.optional();
     if !optional.is_empty() {
@@ -198,18 +216,43 @@ mod tests {
     #[test]
     fn keys_are_exact() {
         let keys: Vec<&str> = TEMPLATES.iter().map(|t| t.key).collect();
-        assert_eq!(keys, ["users", "organizations", "organization_memberships", "saml_connections", "oidc_connections"]);
+        assert_eq!(
+            keys,
+            [
+                "users",
+                "organizations",
+                "organization_memberships",
+                "saml_connections",
+                "oidc_connections"
+            ]
+        );
     }
 
     #[test]
     fn unknown_and_missing_names_fail() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        assert_eq!(run(Some("nope"), None, false, true, &mut out, &mut err).unwrap(), 1);
-        assert!(String::from_utf8(err).unwrap().starts_with("Error: unknown template \"nope\".\n\n  users"));
+        assert_eq!(
+            run(Some("nope"), None, false, true, &mut out, &mut err).unwrap(),
+            1
+        );
+        assert!(String::from_utf8(err)
+            .unwrap()
+            .starts_with("Error: unknown template \"nope\".\n\n  users"));
         let (mut out, mut err) = (Vec::new(), Vec::new());
         assert_eq!(run(None, None, false, true, &mut out, &mut err).unwrap(), 1);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        assert_eq!(run(Some("organizations"), None, false, false, &mut out, &mut err).unwrap(), 0);
+        assert_eq!(
+            run(
+                Some("organizations"),
+                None,
+                false,
+                false,
+                &mut out,
+                &mut err
+            )
+            .unwrap(),
+            0
+        );
         assert_eq!(out, b"organization_id,name\n");
     }
 }

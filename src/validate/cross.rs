@@ -178,16 +178,35 @@ mod tests {
         let mut issues = Vec::new();
         let summary = c.finish(|i| issues.push(i)).unwrap();
         assert_eq!(summary.duplicate_emails, 1);
-        let mut got: Vec<(&str, u64, String)> =
-            issues.into_iter().map(|i| (i.rule, i.row, i.message)).collect();
+        let mut got: Vec<(&str, u64, String)> = issues
+            .into_iter()
+            .map(|i| (i.rule, i.row, i.message))
+            .collect();
         got.sort();
         assert_eq!(
             got,
             vec![
-                ("duplicate_email", 2, "Duplicate email \"a@x.com\" (first seen at row 1)".to_string()),
-                ("duplicate_email", 3, "Duplicate email \"a@x.com\" (seen 3 times)".to_string()),
-                ("duplicate_email_org", 2, "Duplicate email+org pair: \"a@x.com\" in org \"org_1\" (first seen at row 1)".to_string()),
-                ("org_name_conflict", 4, "Organization \"org_1\" is named \"Uno\" here but \"One\" at row 1".to_string()),
+                (
+                    "duplicate_email",
+                    2,
+                    "Duplicate email \"a@x.com\" (first seen at row 1)".to_string()
+                ),
+                (
+                    "duplicate_email",
+                    3,
+                    "Duplicate email \"a@x.com\" (seen 3 times)".to_string()
+                ),
+                (
+                    "duplicate_email_org",
+                    2,
+                    "Duplicate email+org pair: \"a@x.com\" in org \"org_1\" (first seen at row 1)"
+                        .to_string()
+                ),
+                (
+                    "org_name_conflict",
+                    4,
+                    "Organization \"org_1\" is named \"Uno\" here but \"One\" at row 1".to_string()
+                ),
             ]
         );
     }

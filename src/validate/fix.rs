@@ -24,7 +24,12 @@ fn is_secret_column(name: &str) -> bool {
 }
 
 /// Returns the fixed cells (same width as `cells`) and the changes made.
-pub fn fix_row(header: &[String], map: &ColumnMap, cells: &[&str], row: u64) -> (Vec<String>, Vec<Fix>) {
+pub fn fix_row(
+    header: &[String],
+    map: &ColumnMap,
+    cells: &[&str],
+    row: u64,
+) -> (Vec<String>, Vec<Fix>) {
     let mut fixes = Vec::new();
     let mut out: Vec<String> = Vec::with_capacity(header.len());
     let password_idx = map.get(Col::Password);
@@ -36,8 +41,16 @@ pub fn fix_row(header: &[String], map: &ColumnMap, cells: &[&str], row: u64) -> 
             fixes.push(Fix {
                 row,
                 column: name.to_string(),
-                original: if secret { REDACTED.into() } else { (*cell).to_string() },
-                fixed: if secret { REDACTED.into() } else { trimmed.to_string() },
+                original: if secret {
+                    REDACTED.into()
+                } else {
+                    (*cell).to_string()
+                },
+                fixed: if secret {
+                    REDACTED.into()
+                } else {
+                    trimmed.to_string()
+                },
                 reason: if name == "email" {
                     "Trimmed whitespace from email".into()
                 } else {
@@ -162,25 +175,44 @@ mod tests {
 
     #[test]
     fn trims_lowercases_and_normalizes() {
-        let (out, fixes) = run("email,email_verified,password", &[" Alice@X.com ", "Yes", " pw "]);
+        let (out, fixes) = run(
+            "email,email_verified,password",
+            &[" Alice@X.com ", "Yes", " pw "],
+        );
         assert_eq!(out, ["alice@x.com", "true", " pw "]);
         let reasons: Vec<&str> = fixes.iter().map(|f| f.reason.as_str()).collect();
-        assert_eq!(reasons, ["Trimmed whitespace from email", "Lowercased email", "Normalized boolean value"]);
+        assert_eq!(
+            reasons,
+            [
+                "Trimmed whitespace from email",
+                "Lowercased email",
+                "Normalized boolean value"
+            ]
+        );
     }
 
     #[test]
     fn metadata_fixes() {
-        let (out, fixes) = run("email,metadata", &["a@x.com", r#"{"email":"x","n":[1,"Alice"]}"#]);
+        let (out, fixes) = run(
+            "email,metadata",
+            &["a@x.com", r#"{"email":"x","n":[1,"Alice"]}"#],
+        );
         assert_eq!(out[1], r#"{"custom_email":"x","n":"[1,\"Alice\"]"}"#);
         assert_eq!(fixes.len(), 2);
         let (out, fixes) = run("email,metadata", &["a@x.com", "{}"]);
-        assert_eq!((out[1].as_str(), fixes[0].reason.as_str()), ("", "Dropped empty metadata"));
+        assert_eq!(
+            (out[1].as_str(), fixes[0].reason.as_str()),
+            ("", "Dropped empty metadata")
+        );
     }
 
     #[test]
     fn secret_values_are_redacted() {
         let (out, fixes) = run("email,password_hash", &["a@x.com", " $2b$10$abc "]);
         assert_eq!(out[1], "$2b$10$abc");
-        assert_eq!((fixes[0].original.as_str(), fixes[0].fixed.as_str()), (REDACTED, REDACTED));
+        assert_eq!(
+            (fixes[0].original.as_str(), fixes[0].fixed.as_str()),
+            (REDACTED, REDACTED)
+        );
     }
 }

@@ -20,7 +20,9 @@ use std::time::Instant;
 use arrow::array::{Array, StringArray};
 use rayon::prelude::*;
 
-use crate::package::csv_reader::{CsvBatch, CsvBatchReader, CsvReadError, CsvReadOptions, RaggedRows};
+use crate::package::csv_reader::{
+    CsvBatch, CsvBatchReader, CsvReadError, CsvReadOptions, RaggedRows,
+};
 use crate::package::csv_writer::{CsvWriteError, PackageCsvWriter};
 use crate::progress::Progress;
 use crate::spill::SpillError;
@@ -53,7 +55,10 @@ pub enum ValidateError {
     #[error("{path}: {source}")]
     Output { path: PathBuf, source: io::Error },
     #[error("{path}: {source}")]
-    OutputCsv { path: PathBuf, source: CsvWriteError },
+    OutputCsv {
+        path: PathBuf,
+        source: CsvWriteError,
+    },
     #[error("--output must differ from the input file: {0}")]
     OutputIsInput(PathBuf),
     #[error("--output is only used with --auto-fix")]
@@ -85,34 +90,53 @@ impl FixedOutput {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let io_err = |source| ValidateError::Output { path: path.clone(), source };
+        let io_err = |source| ValidateError::Output {
+            path: path.clone(),
+            source,
+        };
         if !parent.is_dir() {
-            return Err(io_err(io::Error::new(io::ErrorKind::NotFound, "directory does not exist")));
+            return Err(io_err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "directory does not exist",
+            )));
         }
         let tmp = tempfile::Builder::new()
             .prefix(".workos-migrate-fixed-")
             .tempfile_in(parent)
             .map_err(io_err)?;
         let names: Vec<&str> = header.iter().map(String::as_str).collect();
-        let writer = PackageCsvWriter::new(BufWriter::new(tmp), &names)
-            .map_err(|source| ValidateError::OutputCsv { path: path.clone(), source })?;
+        let writer = PackageCsvWriter::new(BufWriter::new(tmp), &names).map_err(|source| {
+            ValidateError::OutputCsv {
+                path: path.clone(),
+                source,
+            }
+        })?;
         Ok(Self { path, writer })
     }
 
     fn write(&mut self, cells: &[String]) -> Result<(), ValidateError> {
         self.writer
             .write_record(cells.iter().map(String::as_str))
-            .map_err(|source| ValidateError::OutputCsv { path: self.path.clone(), source })
+            .map_err(|source| ValidateError::OutputCsv {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     /// Keeps the file (mode 0600) when `keep`, otherwise deletes it.
     fn finish(self, keep: bool) -> Result<Option<PathBuf>, ValidateError> {
         let path = self.path;
-        let io_err = |source| ValidateError::Output { path: path.clone(), source };
+        let io_err = |source| ValidateError::Output {
+            path: path.clone(),
+            source,
+        };
         let tmp = self
             .writer
             .finish()
-            .map_err(|source| ValidateError::OutputCsv { path: path.clone(), source })?
+            .map_err(|source| ValidateError::OutputCsv {
+                path: path.clone(),
+                source,
+            })?
             .into_inner()
             .map_err(|e| io_err(e.into_error()))?;
         if !keep {
@@ -189,7 +213,10 @@ pub fn run(
     }
 
     let fixed_out = if opts.auto_fix {
-        let path = opts.output.clone().unwrap_or_else(|| default_fixed_path(&opts.csv));
+        let path = opts
+            .output
+            .clone()
+            .unwrap_or_else(|| default_fixed_path(&opts.csv));
         let same = match (path.canonicalize(), opts.csv.canonicalize()) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
@@ -219,7 +246,14 @@ pub fn run(
             }
         }
     });
-    let recorder = Recorder { map: &map, width, sink, cross, fixed_out, total_rows: 0 };
+    let recorder = Recorder {
+        map: &map,
+        width,
+        sink,
+        cross,
+        fixed_out,
+        total_rows: 0,
+    };
     let (recorded, read_error) = std::thread::scope(|scope| {
         let (otx, orx) = sync_channel::<(CsvBatch, Vec<RowOutcome>)>(2);
         let progress = &progress;
@@ -247,15 +281,23 @@ pub fn run(
             }
         }
         drop(otx);
-        let recorded = handle
-            .join()
-            .unwrap_or_else(|_| Err(ValidateError::Report(io::Error::other("recorder thread failed"))));
+        let recorded = handle.join().unwrap_or_else(|_| {
+            Err(ValidateError::Report(io::Error::other(
+                "recorder thread failed",
+            )))
+        });
         (recorded, read_error)
     });
     drop(rx);
     let _ = producer.join();
     progress.finish();
-    let Recorder { mut sink, cross, fixed_out, total_rows, .. } = recorded?;
+    let Recorder {
+        mut sink,
+        cross,
+        fixed_out,
+        total_rows,
+        ..
+    } = recorded?;
     if let Some(e) = read_error {
         return Err(e.into());
     }
@@ -287,15 +329,22 @@ pub fn run(
     };
     let _ = err;
     if opts.json {
-        sink.print_json(&summary, out).map_err(ValidateError::Report)?;
+        sink.print_json(&summary, out)
+            .map_err(ValidateError::Report)?;
     } else {
-        sink.print_human(&summary, opts.quiet, out).map_err(ValidateError::Report)?;
+        sink.print_human(&summary, opts.quiet, out)
+            .map_err(ValidateError::Report)?;
     }
     Ok(if valid { 0 } else { 1 })
 }
 
 /// The parallel stage: checks (and with `auto_fix` repairs) every row of a batch.
-fn check_batch(batch: &CsvBatch, header: &[String], map: &ColumnMap, auto_fix: bool) -> Vec<RowOutcome> {
+fn check_batch(
+    batch: &CsvBatch,
+    header: &[String],
+    map: &ColumnMap,
+    auto_fix: bool,
+) -> Vec<RowOutcome> {
     let columns = string_columns(batch);
     (0..batch.num_rows())
         .into_par_iter()
@@ -311,10 +360,18 @@ fn check_batch(batch: &CsvBatch, header: &[String], map: &ColumnMap, auto_fix: b
                 let (fixed, fixes) = fix_row(header, map, cells, row_no);
                 let refs: Vec<&str> = fixed.iter().map(String::as_str).collect();
                 check_row(&RowView { cells: &refs, map }, row_no, line, &mut issues);
-                RowOutcome { issues, fixed: Some(fixed), fixes }
+                RowOutcome {
+                    issues,
+                    fixed: Some(fixed),
+                    fixes,
+                }
             } else {
                 check_row(&RowView { cells, map }, row_no, line, &mut issues);
-                RowOutcome { issues, fixed: None, fixes: Vec::new() }
+                RowOutcome {
+                    issues,
+                    fixed: None,
+                    fixes: Vec::new(),
+                }
             }
         })
         .collect()
@@ -352,7 +409,10 @@ impl Recorder<'_> {
                     row: r.row,
                     line: r.line,
                     column: None,
-                    message: format!("Row has {} fields but the header has {}", r.found, self.width),
+                    message: format!(
+                        "Row has {} fields but the header has {}",
+                        r.found, self.width
+                    ),
                 })
                 .map_err(report)?;
         }
@@ -368,15 +428,37 @@ impl Recorder<'_> {
             let line = batch.lines.get(i).copied().unwrap_or(0);
             match &o.fixed {
                 Some(fixed) => {
-                    let get = |c: Col| map.get(c).and_then(|j| fixed.get(j)).map_or("", String::as_str);
-                    self.cross.observe(row_no, line, get(Col::Email), get(Col::OrgId), get(Col::OrgExternalId), get(Col::OrgName))?;
+                    let get = |c: Col| {
+                        map.get(c)
+                            .and_then(|j| fixed.get(j))
+                            .map_or("", String::as_str)
+                    };
+                    self.cross.observe(
+                        row_no,
+                        line,
+                        get(Col::Email),
+                        get(Col::OrgId),
+                        get(Col::OrgExternalId),
+                        get(Col::OrgName),
+                    )?;
                     if let Some(out) = self.fixed_out.as_mut() {
                         out.write(fixed)?;
                     }
                 }
                 None => {
-                    let get = |c: Col| map.get(c).and_then(|j| columns.get(j)).map_or("", |col| cell(col, i));
-                    self.cross.observe(row_no, line, get(Col::Email), get(Col::OrgId), get(Col::OrgExternalId), get(Col::OrgName))?;
+                    let get = |c: Col| {
+                        map.get(c)
+                            .and_then(|j| columns.get(j))
+                            .map_or("", |col| cell(col, i))
+                    };
+                    self.cross.observe(
+                        row_no,
+                        line,
+                        get(Col::Email),
+                        get(Col::OrgId),
+                        get(Col::OrgExternalId),
+                        get(Col::OrgName),
+                    )?;
                 }
             }
         }
@@ -391,7 +473,13 @@ mod tests {
 
     #[test]
     fn fixed_path_rules() {
-        assert_eq!(default_fixed_path(Path::new("a/users.csv")), PathBuf::from("a/users-fixed.csv"));
-        assert_eq!(default_fixed_path(Path::new("users")), PathBuf::from("users-fixed.csv"));
+        assert_eq!(
+            default_fixed_path(Path::new("a/users.csv")),
+            PathBuf::from("a/users-fixed.csv")
+        );
+        assert_eq!(
+            default_fixed_path(Path::new("users")),
+            PathBuf::from("users-fixed.csv")
+        );
     }
 }

@@ -37,7 +37,11 @@ struct FirstN {
 
 impl FirstN {
     fn new(limit: usize) -> Self {
-        Self { limit, heap: BinaryHeap::new(), arrivals: 0 }
+        Self {
+            limit,
+            heap: BinaryHeap::new(),
+            arrivals: 0,
+        }
     }
 
     fn offer(&mut self, issue: &RowIssue) {
@@ -54,14 +58,22 @@ impl FirstN {
         );
         if self.heap.len() < self.limit {
             self.heap.push(item);
-        } else if self.heap.peek().is_some_and(|top| (item.0, item.1) < (top.0, top.1)) {
+        } else if self
+            .heap
+            .peek()
+            .is_some_and(|top| (item.0, item.1) < (top.0, top.1))
+        {
             self.heap.pop();
             self.heap.push(item);
         }
     }
 
     fn sorted(self) -> Vec<ShownIssue> {
-        self.heap.into_sorted_vec().into_iter().map(|r| r.2).collect()
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.2)
+            .collect()
     }
 }
 
@@ -101,7 +113,11 @@ impl IssueSink {
     /// `keep_logs`: spill every issue and fix for the JSON report.
     pub fn new(keep_logs: bool) -> io::Result<Self> {
         let log = || -> io::Result<Option<BufWriter<File>>> {
-            Ok(if keep_logs { Some(BufWriter::new(tempfile::tempfile()?)) } else { None })
+            Ok(if keep_logs {
+                Some(BufWriter::new(tempfile::tempfile()?))
+            } else {
+                None
+            })
         };
         Ok(Self {
             errors: 0,
@@ -167,7 +183,12 @@ impl IssueSink {
 
     /// Prints the terminal report (import.md §3.2, with row/line/column and
     /// per-rule counts). `quiet` prints only the errors of an invalid file.
-    pub fn print_human(self, summary: &Summary, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
+    pub fn print_human(
+        self,
+        summary: &Summary,
+        quiet: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         let errors = self.shown_errors.sorted();
         let warnings = self.shown_warnings.sorted();
         if quiet {
@@ -254,15 +275,28 @@ fn copy_log(log: Option<BufWriter<File>>, out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-fn print_section(out: &mut dyn Write, title: &str, total: u64, shown: &[ShownIssue]) -> io::Result<()> {
+fn print_section(
+    out: &mut dyn Write,
+    title: &str,
+    total: u64,
+    shown: &[ShownIssue],
+) -> io::Result<()> {
     writeln!(out, "{title} ({total}):")?;
     for issue in shown {
         if issue.row == 0 {
             writeln!(out, "  Header: {}", issue.message)?;
         } else {
             match issue.column {
-                Some(c) => writeln!(out, "  Row {} (line {}, {}): {}", issue.row, issue.line, c, issue.message)?,
-                None => writeln!(out, "  Row {} (line {}): {}", issue.row, issue.line, issue.message)?,
+                Some(c) => writeln!(
+                    out,
+                    "  Row {} (line {}, {}): {}",
+                    issue.row, issue.line, c, issue.message
+                )?,
+                None => writeln!(
+                    out,
+                    "  Row {} (line {}): {}",
+                    issue.row, issue.line, issue.message
+                )?,
             }
         }
     }

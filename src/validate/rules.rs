@@ -149,8 +149,7 @@ pub fn split_role_slugs(raw: &str) -> Vec<String> {
 
 fn is_valid_slug(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
@@ -182,7 +181,12 @@ pub fn check_row(row: &RowView<'_>, row_no: u64, line: u64, out: &mut Vec<RowIss
     let raw_email = row.get(Col::Email);
     let email = raw_email.trim();
     if email.is_empty() {
-        push(Error, "missing_email", Some(Col::Email), "Missing required email".into());
+        push(
+            Error,
+            "missing_email",
+            Some(Col::Email),
+            "Missing required email".into(),
+        );
     } else if !email.contains('@') {
         push(
             Error,
@@ -350,28 +354,55 @@ mod tests {
     #[test]
     fn email_rules() {
         assert_eq!(issues("email", &[""]), [("missing_email", Severity::Error)]);
-        assert_eq!(issues("email", &["not-an-email"]), [("invalid_email", Severity::Error)]);
-        assert_eq!(issues("email", &[" a@x.com "]), [("email_whitespace", Severity::Warning)]);
+        assert_eq!(
+            issues("email", &["not-an-email"]),
+            [("invalid_email", Severity::Error)]
+        );
+        assert_eq!(
+            issues("email", &[" a@x.com "]),
+            [("email_whitespace", Severity::Warning)]
+        );
         assert!(issues("email", &["a@x.com"]).is_empty());
     }
 
     #[test]
     fn metadata_rules() {
         let h = "email,metadata";
-        assert_eq!(issues(h, &["a@x.com", "{invalid json}"])[0].0, "invalid_metadata_json");
+        assert_eq!(
+            issues(h, &["a@x.com", "{invalid json}"])[0].0,
+            "invalid_metadata_json"
+        );
         assert_eq!(issues(h, &["a@x.com", "[1]"])[0].0, "metadata_not_object");
         assert_eq!(issues(h, &["a@x.com", "null"])[0].0, "metadata_not_object");
-        assert_eq!(issues(h, &["a@x.com", r#"{"n":1}"#]), [("metadata_non_string", Severity::Warning)]);
-        assert_eq!(issues(h, &["a@x.com", r#"{"email":"x"}"#]), [("metadata_reserved_key", Severity::Warning)]);
+        assert_eq!(
+            issues(h, &["a@x.com", r#"{"n":1}"#]),
+            [("metadata_non_string", Severity::Warning)]
+        );
+        assert_eq!(
+            issues(h, &["a@x.com", r#"{"email":"x"}"#]),
+            [("metadata_reserved_key", Severity::Warning)]
+        );
         let many: String = format!(
             "{{{}}}",
-            (0..51).map(|i| format!("\"k{i}\":\"v\"")).collect::<Vec<_>>().join(",")
+            (0..51)
+                .map(|i| format!("\"k{i}\":\"v\""))
+                .collect::<Vec<_>>()
+                .join(",")
         );
-        assert_eq!(issues(h, &["a@x.com", &many]), [("metadata_too_many_keys", Severity::Error)]);
+        assert_eq!(
+            issues(h, &["a@x.com", &many]),
+            [("metadata_too_many_keys", Severity::Error)]
+        );
         let long_key = format!("{{\"{}\":\"v\"}}", "k".repeat(41));
-        assert_eq!(issues(h, &["a@x.com", &long_key])[0].0, "metadata_key_too_long");
+        assert_eq!(
+            issues(h, &["a@x.com", &long_key])[0].0,
+            "metadata_key_too_long"
+        );
         let long_val = format!("{{\"k\":\"{}\"}}", "é".repeat(601));
-        assert_eq!(issues(h, &["a@x.com", &long_val])[0].0, "metadata_value_too_long");
+        assert_eq!(
+            issues(h, &["a@x.com", &long_val])[0].0,
+            "metadata_value_too_long"
+        );
         let ok_val = format!("{{\"k\":\"{}\"}}", "é".repeat(600));
         assert!(issues(h, &["a@x.com", &ok_val]).is_empty());
     }
@@ -380,14 +411,42 @@ mod tests {
     fn hash_org_role_boolean_rules() {
         let h = "email,password_hash,password_hash_type,org_id,org_external_id,role_slugs,email_verified";
         let bcrypt = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
-        assert!(issues(h, &["a@x.com", bcrypt, "bcrypt", "", "", "admin,member", "Yes"]).is_empty());
-        assert_eq!(issues(h, &["a@x.com", bcrypt, "", "", "", "", ""])[0].0, "hash_without_type");
-        assert_eq!(issues(h, &["a@x.com", "", "bcrypt", "", "", "", ""])[0].0, "type_without_hash");
-        assert_eq!(issues(h, &["a@x.com", "abc", "md5", "", "", "", ""])[0].0, "unsupported_hash_type");
-        assert_eq!(issues(h, &["a@x.com", &bcrypt[..59], "bcrypt", "", "", "", ""])[0].0, "malformed_hash");
-        assert_eq!(issues(h, &["a@x.com", "", "", "org_1", "ext", "", ""])[0].0, "org_id_and_external_id");
-        assert_eq!(issues(h, &["a@x.com", "", "", "", "", "Admin", ""])[0].0, "invalid_role_slug");
-        assert_eq!(issues(h, &["a@x.com", "", "", "", "", "[\"ok\",\"No!\"]", ""])[0].0, "invalid_role_slug");
-        assert_eq!(issues(h, &["a@x.com", "", "", "", "", "", "maybe"])[0].0, "invalid_boolean");
+        assert!(issues(
+            h,
+            &["a@x.com", bcrypt, "bcrypt", "", "", "admin,member", "Yes"]
+        )
+        .is_empty());
+        assert_eq!(
+            issues(h, &["a@x.com", bcrypt, "", "", "", "", ""])[0].0,
+            "hash_without_type"
+        );
+        assert_eq!(
+            issues(h, &["a@x.com", "", "bcrypt", "", "", "", ""])[0].0,
+            "type_without_hash"
+        );
+        assert_eq!(
+            issues(h, &["a@x.com", "abc", "md5", "", "", "", ""])[0].0,
+            "unsupported_hash_type"
+        );
+        assert_eq!(
+            issues(h, &["a@x.com", &bcrypt[..59], "bcrypt", "", "", "", ""])[0].0,
+            "malformed_hash"
+        );
+        assert_eq!(
+            issues(h, &["a@x.com", "", "", "org_1", "ext", "", ""])[0].0,
+            "org_id_and_external_id"
+        );
+        assert_eq!(
+            issues(h, &["a@x.com", "", "", "", "", "Admin", ""])[0].0,
+            "invalid_role_slug"
+        );
+        assert_eq!(
+            issues(h, &["a@x.com", "", "", "", "", "[\"ok\",\"No!\"]", ""])[0].0,
+            "invalid_role_slug"
+        );
+        assert_eq!(
+            issues(h, &["a@x.com", "", "", "", "", "", "maybe"])[0].0,
+            "invalid_boolean"
+        );
     }
 }

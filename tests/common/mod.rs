@@ -63,6 +63,11 @@ pub fn run(args: &[&str]) -> Run {
 pub fn assert_one_line_error(r: &Run) -> &str {
     assert_ne!(r.code, 0, "expected failure, stdout: {}", r.stdout);
     let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one stderr line, got: {:?}", r.stderr);
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one stderr line, got: {:?}",
+        r.stderr
+    );
     lines[0]
 }

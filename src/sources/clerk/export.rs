@@ -169,7 +169,10 @@ async fn run(
         for row in mapped {
             write_row(&mut pkg, &mut identity, mappings, row)?;
         }
-        progress.update(planned.end_byte.load(std::sync::atomic::Ordering::Relaxed), rows_read);
+        progress.update(
+            planned.end_byte.load(std::sync::atomic::Ordering::Relaxed),
+            rows_read,
+        );
     }
     progress.finish();
     identity.finish(&mut pkg)?;
@@ -288,15 +291,29 @@ mod tests {
         let m = &s.manifest;
         assert_eq!(s.rows_read, 3);
         assert_eq!(
-            (m.count("users"), m.count("skippedUsers"), m.count("warnings")),
+            (
+                m.count("users"),
+                m.count("skippedUsers"),
+                m.count("warnings")
+            ),
             (2, 1, 1)
         );
         assert_eq!(
-            (m.count("organizations"), m.count("memberships"), m.count("totpSecrets")),
+            (
+                m.count("organizations"),
+                m.count("memberships"),
+                m.count("totpSecrets")
+            ),
             (2, 2, 1)
         );
-        assert_eq!((m.count("roleDefinitions"), m.count("userRoleAssignments")), (2, 2));
-        assert_eq!(m.entities_requested, ["users", "organizations", "memberships", "roles"]);
+        assert_eq!(
+            (m.count("roleDefinitions"), m.count("userRoleAssignments")),
+            (2, 2)
+        );
+        assert_eq!(
+            m.entities_requested,
+            ["users", "organizations", "memberships", "roles"]
+        );
         let users = std::fs::read_to_string(s.dir.join("users.csv")).unwrap();
         let lines: Vec<&str> = users.lines().collect();
         assert_eq!(
@@ -326,7 +343,11 @@ mod tests {
             oidc: 0,
             skipped: 2,
         };
-        let mut sso = SsoHandoff::new(HandoffNotes::ClerkWithSecretKey(counts), clerk_secret_redaction(), true);
+        let mut sso = SsoHandoff::new(
+            HandoffNotes::ClerkWithSecretKey(counts),
+            clerk_secret_redaction(),
+            true,
+        );
         sso.warnings.push(JsonlRecord::warning(
             "incomplete_connection_configuration",
             "skipped one",
@@ -339,9 +360,16 @@ mod tests {
             ..Default::default()
         };
         let s = export_clerk(&opts).unwrap();
-        assert_eq!(s.manifest.entities_requested.last().map(String::as_str), Some("sso"));
-        assert_eq!((s.manifest.count("users"), s.manifest.count("warnings")), (1, 1));
-        let on_disk = Manifest::from_slice(&std::fs::read(s.dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(
+            s.manifest.entities_requested.last().map(String::as_str),
+            Some("sso")
+        );
+        assert_eq!(
+            (s.manifest.count("users"), s.manifest.count("warnings")),
+            (1, 1)
+        );
+        let on_disk =
+            Manifest::from_slice(&std::fs::read(s.dir.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(on_disk.warnings, ["skipped one"]);
         let notes = std::fs::read_to_string(s.dir.join("sso/handoff_notes.md")).unwrap();
         assert!(notes.contains("returned 2 enterprise connection(s)"));

@@ -18,7 +18,9 @@
 
 use base64::{
     alphabet,
-    engine::{general_purpose::STANDARD_NO_PAD, DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
+    engine::{
+        general_purpose::STANDARD_NO_PAD, DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig,
+    },
     Engine as _,
 };
 
@@ -73,12 +75,16 @@ impl ScryptParams {
         }
         if let Some(r) = self.rounds {
             if !(1..=8).contains(&r) {
-                return Err(format!("--scrypt-rounds {r} is outside WorkOS's range 1..=8"));
+                return Err(format!(
+                    "--scrypt-rounds {r} is outside WorkOS's range 1..=8"
+                ));
             }
         }
         if let Some(m) = self.memory_cost {
             if !(1..=14).contains(&m) {
-                return Err(format!("--scrypt-memory-cost {m} is outside WorkOS's range 1..=14"));
+                return Err(format!(
+                    "--scrypt-memory-cost {m} is outside WorkOS's range 1..=14"
+                ));
             }
         }
         Ok(())
@@ -159,7 +165,10 @@ fn pbkdf2_clerk(digest: &str) -> Result<String, String> {
     if algorithm != "pbkdf2_sha256" {
         return Err("expected pbkdf2_sha256$<iterations>$<base64 salt>$<base64 hash>".into());
     }
-    if iterations.is_empty() || !iterations.bytes().all(|b| b.is_ascii_digit()) || iterations.starts_with('0') {
+    if iterations.is_empty()
+        || !iterations.bytes().all(|b| b.is_ascii_digit())
+        || iterations.starts_with('0')
+    {
         return Err("the iteration count is not a decimal integer".into());
     }
     let salt = b64_decode(salt)
@@ -234,9 +243,11 @@ mod tests {
     use super::*;
 
     const BCRYPT: &str = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
-    const FB_HASH: &str = "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==";
+    const FB_HASH: &str =
+        "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==";
     const FB_SALT: &str = "42xEC+ixf3L2lw==";
-    const FB_SK: &str = "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==";
+    const FB_SK: &str =
+        "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==";
 
     fn conv(h: &str, d: &str) -> PasswordOutcome {
         convert_password(h, d, &ScryptParams::default())
@@ -291,7 +302,10 @@ mod tests {
             reason(conv("argon2i", &i)),
             "argon2 parameter t=2 is outside WorkOS's range 3..=5 for argon2i"
         );
-        assert_eq!(reason(conv("argon2i", id)), "the digest is not a $argon2i$ PHC string");
+        assert_eq!(
+            reason(conv("argon2i", id)),
+            "the digest is not a $argon2i$ PHC string"
+        );
         assert_eq!(
             reason(conv("argon2id", &id.replace("m=65536", "m=64"))),
             "argon2 parameter m=64 is outside WorkOS's range 4096..=262144"
@@ -316,7 +330,8 @@ mod tests {
             "pbkdf2 parameter i=260000 is outside WorkOS's range 600000..=1000000 for sha256"
         );
         assert!(reason(conv("pbkdf2_sha256", "pbkdf2_sha256$600000$*$x")).contains("salt"));
-        let django = "pbkdf2_sha256$600000$abcdefghijkl$7xdxRO7JQgy8EJPSqLNEqSvFBtDU7JwCjdGfgyTYweY=";
+        let django =
+            "pbkdf2_sha256$600000$abcdefghijkl$7xdxRO7JQgy8EJPSqLNEqSvFBtDU7JwCjdGfgyTYweY=";
         match conv("pbkdf2_sha256_django", django) {
             PasswordOutcome::Hash {
                 hash,
@@ -341,7 +356,8 @@ mod tests {
     #[test]
     fn scrypt_firebase_digests() {
         let full = format!("{FB_HASH}${FB_SALT}${FB_SK}$Bw==$8$14");
-        let expected = format!("$firebase-scrypt$hash={FB_HASH}$salt={FB_SALT}$sk={FB_SK}$ss=Bw==$r=8$m=14");
+        let expected =
+            format!("$firebase-scrypt$hash={FB_HASH}$salt={FB_SALT}$sk={FB_SK}$ss=Bw==$r=8$m=14");
         assert_eq!(
             conv("scrypt_firebase", &full),
             PasswordOutcome::Hash {
@@ -350,7 +366,8 @@ mod tests {
             }
         );
         let short = format!("{FB_HASH}${FB_SALT}");
-        assert!(reason(conv("scrypt_firebase", &short)).starts_with("the digest has no scrypt project parameters"));
+        assert!(reason(conv("scrypt_firebase", &short))
+            .starts_with("the digest has no scrypt project parameters"));
         let opts = ScryptParams {
             signer_key: Some(FB_SK.into()),
             salt_separator: Some("Bw==".into()),
@@ -381,7 +398,10 @@ mod tests {
             "scrypt_firebase",
             &format!("{FB_HASH}${FB_SALT}${FB_SK}$Bw==$8$15"),
         ));
-        assert_eq!(r, "firebase-scrypt parameter m=15 is outside WorkOS's range 1..=14");
+        assert_eq!(
+            r,
+            "firebase-scrypt parameter m=15 is outside WorkOS's range 1..=14"
+        );
         for bad in [format!("{FB_HASH}$*$x$y$8$14"), "a$b$c".to_string()] {
             let r = reason(conv("scrypt_firebase", &bad));
             assert!(!r.contains("lSrf") && !r.contains("jxspr"), "{r}");
@@ -394,7 +414,10 @@ mod tests {
             signer_key: Some("a2V5".into()),
             ..Default::default()
         };
-        assert!(partial.check().unwrap_err().contains("must be given together"));
+        assert!(partial
+            .check()
+            .unwrap_err()
+            .contains("must be given together"));
         let bad = ScryptParams {
             signer_key: Some("***".into()),
             rounds: Some(8),

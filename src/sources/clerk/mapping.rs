@@ -92,7 +92,9 @@ pub fn ws_trim_udf() -> ScalarUDF {
             let input = arrays
                 .first()
                 .and_then(|a| a.as_any().downcast_ref::<StringArray>())
-                .ok_or_else(|| DataFusionError::Internal("ws_trim expects one Utf8 argument".into()))?;
+                .ok_or_else(|| {
+                    DataFusionError::Internal("ws_trim expects one Utf8 argument".into())
+                })?;
             let out: StringArray = input.iter().map(|v| v.map(ws_trim)).collect();
             Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
         }),
@@ -166,7 +168,9 @@ pub async fn clerk_stream(reader: ClerkReader) -> Result<ClerkStream, DataFusion
         failure: Arc::clone(&failure),
         end_byte: Arc::clone(&end_byte),
     };
-    let config = SessionConfig::new().with_target_partitions(1).with_batch_size(8192);
+    let config = SessionConfig::new()
+        .with_target_partitions(1)
+        .with_batch_size(8192);
     let ctx = SessionContext::new_with_config(config);
     ctx.register_udf(ws_trim_udf());
     let table = StreamingTable::try_new(schema, vec![Arc::new(partition)])?;
@@ -217,7 +221,9 @@ pub fn split_list(s: &str) -> impl Iterator<Item = &str> {
 /// `email_verified` for `email` (already lower-cased): in the verified list →
 /// true; only in the unverified list → false; in neither → true.
 pub fn email_verified(email: &str, verified: &str, unverified: &str) -> bool {
-    let listed = |list: &str| split_list(list).any(|e| e.eq_ignore_ascii_case(email) || e.to_lowercase() == email);
+    let listed = |list: &str| {
+        split_list(list).any(|e| e.eq_ignore_ascii_case(email) || e.to_lowercase() == email)
+    };
     listed(verified) || !listed(unverified)
 }
 
@@ -276,7 +282,9 @@ impl OutColumns {
                 c.as_any()
                     .downcast_ref::<StringArray>()
                     .cloned()
-                    .ok_or_else(|| DataFusionError::Internal("Clerk query column is not text".into()))
+                    .ok_or_else(|| {
+                        DataFusionError::Internal("Clerk query column is not text".into())
+                    })
             })
             .collect::<Result<Vec<_>, DataFusionError>>()?;
         Ok(Self { cols })
@@ -324,7 +332,11 @@ pub fn map_row(cols: &OutColumns, row: usize, scrypt: &ScryptParams) -> MappedRo
         email: email.to_string(),
         first_name: get(col::FIRST_NAME).to_string(),
         last_name: get(col::LAST_NAME).to_string(),
-        email_verified: email_verified(email, get(col::VERIFIED_EMAILS), get(col::UNVERIFIED_EMAILS)),
+        email_verified: email_verified(
+            email,
+            get(col::VERIFIED_EMAILS),
+            get(col::UNVERIFIED_EMAILS),
+        ),
         password_hash,
         password_hash_type,
         metadata: metadata_json(&metadata),
@@ -334,7 +346,10 @@ pub fn map_row(cols: &OutColumns, row: usize, scrypt: &ScryptParams) -> MappedRo
 }
 
 /// Maps every row of an output batch on rayon, keeping input order.
-pub fn map_batch(batch: &RecordBatch, scrypt: &ScryptParams) -> Result<Vec<MappedRow>, DataFusionError> {
+pub fn map_batch(
+    batch: &RecordBatch,
+    scrypt: &ScryptParams,
+) -> Result<Vec<MappedRow>, DataFusionError> {
     let cols = OutColumns::new(batch)?;
     Ok((0..cols.len())
         .into_par_iter()
@@ -354,7 +369,10 @@ mod tests {
         assert!(email_verified("a@x.com", "a@x.com", "a@x.com"));
         assert!(email_verified("a@x.com", "", ""));
         assert!(!email_verified("ä@x.com", "", "Ä@X.COM"));
-        assert_eq!(split_list(" a@x.com,b@x.com;c@x.com|d@x.com e@x.com\n").count(), 5);
+        assert_eq!(
+            split_list(" a@x.com,b@x.com;c@x.com|d@x.com e@x.com\n").count(),
+            5
+        );
     }
 
     #[test]
@@ -393,7 +411,9 @@ mod tests {
         text.push_str("u50,,,SECRET\n");
         std::fs::write(&p, text).unwrap();
         let reader = ClerkReader::open(&p, 7).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let rows: Vec<MappedRow> = rt.block_on(async {
             let mut s = clerk_stream(reader).await.unwrap();
             let mut rows = Vec::new();
@@ -403,9 +423,15 @@ mod tests {
             rows
         });
         assert_eq!(rows.len(), 51);
-        let MappedRow::User(u) = &rows[3] else { panic!() };
+        let MappedRow::User(u) = &rows[3] else {
+            panic!()
+        };
         assert_eq!(
-            (u.external_id.as_str(), u.email.as_str(), u.first_name.as_str()),
+            (
+                u.external_id.as_str(),
+                u.email.as_str(),
+                u.first_name.as_str()
+            ),
             ("u3", "user3@x.com", "Ann \nB")
         );
         assert_eq!(u.metadata, r#"{"clerk_user_id":"u3"}"#);
@@ -424,7 +450,9 @@ mod tests {
         let p = d.path().join("u.csv");
         std::fs::write(&p, "id,primary_email_address\nu1,a@x.com\nu2,b@x.com,x\n").unwrap();
         let reader = ClerkReader::open(&p, 1).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let failed = rt.block_on(async {
             let mut s = clerk_stream(reader).await.unwrap();
             while let Some(b) = s.stream.next().await {

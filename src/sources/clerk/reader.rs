@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use arrow::array::{new_null_array, ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
 
-use crate::package::csv_reader::{CsvBatch, CsvBatchReader, CsvReadError, CsvReadOptions, RaggedRows};
+use crate::package::csv_reader::{
+    CsvBatch, CsvBatchReader, CsvReadError, CsvReadOptions, RaggedRows,
+};
 use crate::package::schema::utf8_schema;
 
 /// The columns of a Clerk dashboard export that the exporter reads, in the
@@ -40,7 +42,9 @@ pub const CLERK_COLUMNS: [&str; 13] = [
 pub enum ClerkReadError {
     #[error("Clerk export CSV not found: {0}")]
     NotFound(PathBuf),
-    #[error("{path}: Clerk CSV must have 'primary_email_address' and 'id' columns. Found: {found}")]
+    #[error(
+        "{path}: Clerk CSV must have 'primary_email_address' and 'id' columns. Found: {found}"
+    )]
     MissingColumns { path: PathBuf, found: String },
     #[error(transparent)]
     Csv(#[from] CsvReadError),
@@ -196,7 +200,12 @@ mod tests {
         let b = &batches[0];
         assert_eq!(b.batch.num_columns(), 13);
         assert_eq!(b.lines, vec![2, 4]);
-        let id = b.batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        let id = b
+            .batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         assert_eq!((id.value(0), id.value(1)), ("u1", "u2"));
         assert!(b.batch.column(1).is_null(0));
     }
@@ -234,7 +243,10 @@ mod tests {
             .find_map(Result::err)
             .unwrap()
             .to_string();
-        assert!(e.ends_with("line 3: record has 3 fields but the header has 2"), "{e}");
+        assert!(
+            e.ends_with("line 3: record has 3 fields but the header has 2"),
+            "{e}"
+        );
         let p = write(
             d.path(),
             "b.csv",

@@ -41,7 +41,11 @@ pub fn write_skeleton(opts: &SkeletonOptions) -> Result<(PathBuf, Manifest), Pac
     if non_empty && !opts.force {
         return Err(PackageWriteError::NotEmpty(dir));
     }
-    let provider = if opts.provider.trim().is_empty() { "csv" } else { opts.provider.trim() };
+    let provider = if opts.provider.trim().is_empty() {
+        "csv"
+    } else {
+        opts.provider.trim()
+    };
     let mut options = PackageOptions::new(provider);
     options.source_tenant = opts.source_tenant.clone().filter(|t| !t.trim().is_empty());
     options.entities_requested = split_list(&opts.entities);
@@ -57,9 +61,20 @@ pub fn print_next_steps(dir: &Path, out: &mut dyn Write) -> std::io::Result<()> 
     writeln!(out)?;
     writeln!(out, "Next steps:")?;
     writeln!(out, "  1. Populate users.csv, organizations.csv, organization_memberships.csv (and the other CSVs you need),")?;
-    writeln!(out, "     keeping the header rows, and set the counts in manifest.json entitiesExported.")?;
-    writeln!(out, "  2. Check it: workos-migrate validate-package {}", dir.display())?;
-    writeln!(out, "  3. Import it: workos-migrate import-package {}", dir.display())?;
+    writeln!(
+        out,
+        "     keeping the header rows, and set the counts in manifest.json entitiesExported."
+    )?;
+    writeln!(
+        out,
+        "  2. Check it: workos-migrate validate-package {}",
+        dir.display()
+    )?;
+    writeln!(
+        out,
+        "  3. Import it: workos-migrate import-package {}",
+        dir.display()
+    )?;
     Ok(())
 }
 
@@ -82,8 +97,14 @@ mod tests {
         assert_eq!(manifest.source_tenant.as_deref(), Some("acme"));
         let report = crate::package::validator::validate_package(&dir, Default::default());
         assert!(report.is_valid(), "{:?}", report.issues);
-        assert!(matches!(write_skeleton(&opts), Err(PackageWriteError::NotEmpty(_))));
-        let forced = SkeletonOptions { force: true, ..opts };
+        assert!(matches!(
+            write_skeleton(&opts),
+            Err(PackageWriteError::NotEmpty(_))
+        ));
+        let forced = SkeletonOptions {
+            force: true,
+            ..opts
+        };
         assert!(write_skeleton(&forced).is_ok());
     }
 }

@@ -158,13 +158,23 @@ fn check_base64(flag: &str, value: &str, allow_empty: bool) -> Result<(), Export
 /// non-empty signer key and no `--skip-passwords`).
 pub fn scrypt_config(o: &FirebaseExportOptions) -> Result<Option<ScryptConfig>, ExportError> {
     if !(1..=8).contains(&o.rounds) {
-        return Err(ExportError::Options(format!("--rounds must be between 1 and 8, got {}", o.rounds)));
+        return Err(ExportError::Options(format!(
+            "--rounds must be between 1 and 8, got {}",
+            o.rounds
+        )));
     }
     if !(1..=14).contains(&o.memory_cost) {
-        return Err(ExportError::Options(format!("--memory-cost must be between 1 and 14, got {}", o.memory_cost)));
+        return Err(ExportError::Options(format!(
+            "--memory-cost must be between 1 and 14, got {}",
+            o.memory_cost
+        )));
     }
     let signer_key = o.signer_key.as_deref().map(str::trim).unwrap_or_default();
-    let salt_separator = o.salt_separator.as_deref().map(str::trim).unwrap_or_default();
+    let salt_separator = o
+        .salt_separator
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default();
     if !signer_key.is_empty() {
         check_base64("--signer-key", signer_key, false)?;
     }
@@ -183,7 +193,9 @@ pub fn scrypt_config(o: &FirebaseExportOptions) -> Result<Option<ScryptConfig>, 
 fn package_options(o: &FirebaseExportOptions, sso: Option<&SsoHandoff>) -> PackageOptions {
     let mut p = PackageOptions::new("firebase");
     p.source_tenant = o.source_tenant.clone().filter(|t| !t.trim().is_empty());
-    p.entities_requested = ["users", "organizations", "memberships", "roles"].map(String::from).to_vec();
+    p.entities_requested = ["users", "organizations", "memberships", "roles"]
+        .map(String::from)
+        .to_vec();
     p.secret_redaction = Some(no_sso_secret_redaction());
     p.handoff_notes = HandoffNotes::FirebaseWithoutSso;
     if let Some(h) = sso {
@@ -203,7 +215,9 @@ pub struct PreparedExport {
 
 impl fmt::Debug for PreparedExport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PreparedExport").field("opts", &self.opts).finish_non_exhaustive()
+        f.debug_struct("PreparedExport")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
     }
 }
 
@@ -213,19 +227,36 @@ impl fmt::Debug for PreparedExport {
 pub fn prepare_export(opts: &FirebaseExportOptions) -> Result<PreparedExport, ExportError> {
     let scrypt = scrypt_config(opts)?;
     let reader = FirebaseReader::open(&opts.from_file)?;
-    let mappings = UserMappings::load(opts.org_mapping.as_deref(), opts.role_mapping.as_deref(), "firebase_uid")?;
-    Ok(PreparedExport { opts: opts.clone(), scrypt, reader, mappings })
+    let mappings = UserMappings::load(
+        opts.org_mapping.as_deref(),
+        opts.role_mapping.as_deref(),
+        "firebase_uid",
+    )?;
+    Ok(PreparedExport {
+        opts: opts.clone(),
+        scrypt,
+        reader,
+        mappings,
+    })
 }
 
 /// [`prepare_export`] then [`PreparedExport::run`].
-pub fn export_firebase(opts: &FirebaseExportOptions, sso: Option<SsoHandoff>) -> Result<FirebaseExport, ExportError> {
+pub fn export_firebase(
+    opts: &FirebaseExportOptions,
+    sso: Option<SsoHandoff>,
+) -> Result<FirebaseExport, ExportError> {
     prepare_export(opts)?.run(sso)
 }
 
 impl PreparedExport {
     /// Writes the package; see the module docs.
     pub fn run(self, sso: Option<SsoHandoff>) -> Result<FirebaseExport, ExportError> {
-        let Self { opts, scrypt, reader, mappings } = self;
+        let Self {
+            opts,
+            scrypt,
+            reader,
+            mappings,
+        } = self;
         let dir = std::path::absolute(&opts.output_dir).unwrap_or_else(|_| opts.output_dir.clone());
         let mut pkg = MigrationPackageWriter::create(&dir, package_options(&opts, sso.as_ref()))?;
         let mapping = MappingOptions {
@@ -234,16 +265,35 @@ impl PreparedExport {
             skip_passwords: opts.skip_passwords,
             have_scrypt: scrypt.is_some(),
         };
-        let mut users = UserWriter { mappings: &mappings, identity: IdentityRows::new(), users_read: 0, next_index: 0 };
-        stream_users(reader, &mut pkg, &mut users, &mapping, scrypt.as_ref(), opts.progress)?;
+        let mut users = UserWriter {
+            mappings: &mappings,
+            identity: IdentityRows::new(),
+            users_read: 0,
+            next_index: 0,
+        };
+        stream_users(
+            reader,
+            &mut pkg,
+            &mut users,
+            &mapping,
+            scrypt.as_ref(),
+            opts.progress,
+        )?;
         let users_read = users.users_read;
         users.identity.finish(&mut pkg)?;
         if let Some(h) = &sso {
             h.write_into(&mut pkg)?;
         }
         let manifest = pkg.finish()?;
-        debug_assert_eq!(users_read, manifest.count("users") + manifest.count("skippedUsers"));
-        Ok(FirebaseExport { dir, manifest, users_read })
+        debug_assert_eq!(
+            users_read,
+            manifest.count("users") + manifest.count("skippedUsers")
+        );
+        Ok(FirebaseExport {
+            dir,
+            manifest,
+            users_read,
+        })
     }
 }
 
@@ -285,18 +335,21 @@ fn stream_users(
         .enable_all()
         .build()
         .map_err(|e| ExportError::Internal(format!("starting the async runtime: {e}")))?;
-    let result = runtime.block_on(async {
-        let input = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) });
-        let input = Box::pin(RecordBatchStreamAdapter::new(user_schema(), input));
-        let mut mapped = map_users(input, mapping).await.map_err(ExportError::Sql)?;
-        while let Some(batch) = mapped.next().await {
-            let batch = batch.map_err(ExportError::Sql)?;
-            let batch = MappedBatch::new(&batch, scrypt).map_err(ExportError::Sql)?;
-            users.write_batch(pkg, &batch)?;
-            progress.update(scanned.load(Ordering::Relaxed), users.users_read);
-        }
-        Ok::<(), ExportError>(())
-    });
+    let result =
+        runtime.block_on(async {
+            let input = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|b| (Ok(b), rx))
+            });
+            let input = Box::pin(RecordBatchStreamAdapter::new(user_schema(), input));
+            let mut mapped = map_users(input, mapping).await.map_err(ExportError::Sql)?;
+            while let Some(batch) = mapped.next().await {
+                let batch = batch.map_err(ExportError::Sql)?;
+                let batch = MappedBatch::new(&batch, scrypt).map_err(ExportError::Sql)?;
+                users.write_batch(pkg, &batch)?;
+                progress.update(scanned.load(Ordering::Relaxed), users.users_read);
+            }
+            Ok::<(), ExportError>(())
+        });
     // The mapped stream (and with it the channel) is dropped: the reader stops.
     let joined = thread.join();
     progress.finish();
@@ -320,7 +373,11 @@ struct UserWriter<'a> {
 }
 
 impl UserWriter<'_> {
-    fn write_batch(&mut self, pkg: &mut MigrationPackageWriter, batch: &MappedBatch) -> Result<(), ExportError> {
+    fn write_batch(
+        &mut self,
+        pkg: &mut MigrationPackageWriter,
+        batch: &MappedBatch,
+    ) -> Result<(), ExportError> {
         for i in 0..batch.len() {
             let u = batch.row(i);
             if u.user_index != self.next_index {
@@ -347,7 +404,9 @@ impl UserWriter<'_> {
             let (hash, hash_type) = match u.password {
                 Password::Hash(h) => (h, "firebase-scrypt"),
                 Password::MissingScryptParameters => {
-                    let message = format!("No scrypt parameters provided for user {shown_uid}; password omitted.");
+                    let message = format!(
+                        "No scrypt parameters provided for user {shown_uid}; password omitted."
+                    );
                     let record = JsonlRecord::warning("missing_scrypt_parameters", &message)
                         .with_opt("firebase_uid", uid_opt)
                         .with("email", u.email);
@@ -368,7 +427,9 @@ impl UserWriter<'_> {
             let org = uid_opt.and_then(|id| self.mappings.org(id));
             let roles: &[String] = uid_opt.map_or(&[], |id| self.mappings.roles(id));
             let slugs = roles.join(",");
-            let org_ext = org.and_then(|o| o.org_external_id.as_deref()).unwrap_or_default();
+            let org_ext = org
+                .and_then(|o| o.org_external_id.as_deref())
+                .unwrap_or_default();
             // users.csv carries the WorkOS org id only when the mapping has no
             // external id (org_id and org_external_id are exclusive; §17.17).
             let org_id = match org {
@@ -395,7 +456,14 @@ impl UserWriter<'_> {
                 ],
             )?;
             pkg.upload()
-                .user(uid, u.email, u.email_verified, u.first_name, u.last_name, hash)
+                .user(
+                    uid,
+                    u.email,
+                    u.email_verified,
+                    u.first_name,
+                    u.last_name,
+                    hash,
+                )
                 .map_err(PackageWriteError::from)?;
             self.identity.write_user(pkg, u.email, uid, org, roles)?;
         }
@@ -412,21 +480,41 @@ mod tests {
         let mut o = FirebaseExportOptions::new("x.json", "out");
         o.signer_key = Some("not*base64*secret".into());
         let e = scrypt_config(&o).unwrap_err().to_string();
-        assert_eq!(e, "--signer-key is not valid base64 (a 17-character value, not shown)");
+        assert_eq!(
+            e,
+            "--signer-key is not valid base64 (a 17-character value, not shown)"
+        );
         o.signer_key = Some(" a2V5 ".into());
         o.salt_separator = Some("%%".into());
-        assert!(scrypt_config(&o).unwrap_err().to_string().starts_with("--salt-separator is not valid base64"));
+        assert!(scrypt_config(&o)
+            .unwrap_err()
+            .to_string()
+            .starts_with("--salt-separator is not valid base64"));
         o.salt_separator = None;
         let c = scrypt_config(&o).unwrap().unwrap();
-        assert_eq!((c.signer_key.as_str(), c.salt_separator.as_str(), c.rounds, c.memory_cost), ("a2V5", "", 8, 14));
+        assert_eq!(
+            (
+                c.signer_key.as_str(),
+                c.salt_separator.as_str(),
+                c.rounds,
+                c.memory_cost
+            ),
+            ("a2V5", "", 8, 14)
+        );
         assert!(!format!("{o:?} {c:?}").contains("a2V5"));
         o.skip_passwords = true;
         assert!(scrypt_config(&o).unwrap().is_none());
         o.rounds = 0;
-        assert_eq!(scrypt_config(&o).unwrap_err().to_string(), "--rounds must be between 1 and 8, got 0");
+        assert_eq!(
+            scrypt_config(&o).unwrap_err().to_string(),
+            "--rounds must be between 1 and 8, got 0"
+        );
         o.rounds = 8;
         o.memory_cost = 99;
-        assert_eq!(scrypt_config(&o).unwrap_err().to_string(), "--memory-cost must be between 1 and 14, got 99");
+        assert_eq!(
+            scrypt_config(&o).unwrap_err().to_string(),
+            "--memory-cost must be between 1 and 14, got 99"
+        );
     }
 
     #[test]
@@ -443,20 +531,49 @@ mod tests {
             files: None,
             notes: Some(vec!["n".into()]),
         };
-        let notes = HandoffNotes::FirebaseWithSso { fetched: 1, saml: 1, oidc: 0, skipped: 0, scopes: vec![], secrets_included: false };
+        let notes = HandoffNotes::FirebaseWithSso {
+            fetched: 1,
+            saml: 1,
+            oidc: 0,
+            skipped: 0,
+            scopes: vec![],
+            secrets_included: false,
+        };
         let mut h = SsoHandoff::new(notes, redaction, true);
-        h.saml.push(SamlConnectionRow { name: "okta".into(), ..Default::default() });
-        h.warnings.push(JsonlRecord::warning("secrets_redacted", "redacted"));
+        h.saml.push(SamlConnectionRow {
+            name: "okta".into(),
+            ..Default::default()
+        });
+        h.warnings
+            .push(JsonlRecord::warning("secrets_redacted", "redacted"));
         let o = FirebaseExportOptions::new(&input, d.path().join("pkg"));
         let r = export_firebase(&o, Some(h)).unwrap();
         assert_eq!(r.users_read, 2);
-        assert_eq!(r.manifest.entities_requested, ["users", "organizations", "memberships", "roles", "sso"]);
+        assert_eq!(
+            r.manifest.entities_requested,
+            ["users", "organizations", "memberships", "roles", "sso"]
+        );
         assert_eq!(r.manifest.count("samlConnections"), 1);
-        assert_eq!(r.manifest.secret_redaction.as_ref().map(|s| s.mode.as_str()), Some("redacted"));
+        assert_eq!(
+            r.manifest
+                .secret_redaction
+                .as_ref()
+                .map(|s| s.mode.as_str()),
+            Some("redacted")
+        );
         // User warnings first, then the SSO ones.
         assert_eq!(r.manifest.count("warnings"), 2);
         let warnings = std::fs::read_to_string(r.dir.join("warnings.jsonl")).unwrap();
-        let codes: Vec<&str> = warnings.lines().map(|l| if l.contains("secrets_redacted") { "sso" } else { "user" }).collect();
+        let codes: Vec<&str> = warnings
+            .lines()
+            .map(|l| {
+                if l.contains("secrets_redacted") {
+                    "sso"
+                } else {
+                    "user"
+                }
+            })
+            .collect();
         assert_eq!(codes, ["user", "sso"]);
         let notes = std::fs::read_to_string(r.dir.join("sso/handoff_notes.md")).unwrap();
         assert!(notes.contains("returned 1 provider config(s)"), "{notes}");

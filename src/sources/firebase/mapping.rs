@@ -83,7 +83,8 @@ pub struct MappingOptions {
 /// in order.
 pub fn mapping_sql(o: &MappingOptions) -> String {
     let (first_name, last_name) = o.name_split.sql();
-    let (include_disabled, skip_passwords, have_scrypt) = (o.include_disabled, o.skip_passwords, o.have_scrypt);
+    let (include_disabled, skip_passwords, have_scrypt) =
+        (o.include_disabled, o.skip_passwords, o.have_scrypt);
     format!(
         "WITH u AS (
     SELECT
@@ -160,7 +161,11 @@ pub fn js_trim(s: &str) -> &str {
 }
 
 fn as_utf8(a: &ArrayRef) -> DfResult<StringArray> {
-    let a = if a.data_type() == &DataType::Utf8 { Arc::clone(a) } else { arrow::compute::cast(a, &DataType::Utf8)? };
+    let a = if a.data_type() == &DataType::Utf8 {
+        Arc::clone(a)
+    } else {
+        arrow::compute::cast(a, &DataType::Utf8)?
+    };
     Ok(a.as_string::<i32>().clone())
 }
 
@@ -182,12 +187,18 @@ pub fn js_trim_udf() -> ScalarUDF {
             }
             [ColumnarValue::Scalar(s)] => match s {
                 ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => {
-                    Ok(ColumnarValue::Scalar(ScalarValue::Utf8(v.as_deref().map(|t| js_trim(t).to_string()))))
+                    Ok(ColumnarValue::Scalar(ScalarValue::Utf8(
+                        v.as_deref().map(|t| js_trim(t).to_string()),
+                    )))
                 }
                 ScalarValue::Null => Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None))),
-                other => Err(DataFusionError::Execution(format!("js_trim: unsupported argument {other:?}"))),
+                other => Err(DataFusionError::Execution(format!(
+                    "js_trim: unsupported argument {other:?}"
+                ))),
             },
-            _ => Err(DataFusionError::Execution("js_trim takes one argument".into())),
+            _ => Err(DataFusionError::Execution(
+                "js_trim takes one argument".into(),
+            )),
         }),
     )
 }
@@ -212,7 +223,8 @@ impl PartitionStream for OneShot {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let taken = self.stream.lock().ok().and_then(|mut s| s.take());
         taken.unwrap_or_else(|| {
-            let err = DataFusionError::Execution("the Firebase user stream can only be read once".into());
+            let err =
+                DataFusionError::Execution("the Firebase user stream can only be read once".into());
             Box::pin(RecordBatchStreamAdapter::new(
                 Arc::clone(&self.schema),
                 futures::stream::once(async move { Err(err) }),
@@ -223,7 +235,10 @@ impl PartitionStream for OneShot {
 
 /// Runs [`mapping_sql`] over `users` (batches of [`user_schema`]) and returns
 /// the mapped stream, in input order.
-pub async fn map_users(users: SendableRecordBatchStream, options: &MappingOptions) -> DfResult<SendableRecordBatchStream> {
+pub async fn map_users(
+    users: SendableRecordBatchStream,
+    options: &MappingOptions,
+) -> DfResult<SendableRecordBatchStream> {
     // One partition and no repartitioning keep file order.
     let config = SessionConfig::new()
         .with_target_partitions(1)
@@ -231,7 +246,10 @@ pub async fn map_users(users: SendableRecordBatchStream, options: &MappingOption
         .with_batch_size(8192);
     let ctx = SessionContext::new_with_config(config);
     ctx.register_udf(js_trim_udf());
-    let part = OneShot { schema: user_schema(), stream: Mutex::new(Some(users)) };
+    let part = OneShot {
+        schema: user_schema(),
+        stream: Mutex::new(Some(users)),
+    };
     let table = StreamingTable::try_new(user_schema(), vec![Arc::new(part)])?;
     ctx.register_table("firebase_users", Arc::new(table))?;
     ctx.sql(&mapping_sql(options)).await?.execute_stream().await
@@ -340,7 +358,10 @@ impl MappedBatch {
         let index = batch
             .column_by_name("user_index")
             .ok_or_else(|| DataFusionError::Internal("mapped batch lacks user_index".into()))?;
-        let user_index = arrow::compute::cast(index, &DataType::UInt64)?.as_primitive::<UInt64Type>().values().to_vec();
+        let user_index = arrow::compute::cast(index, &DataType::UInt64)?
+            .as_primitive::<UInt64Type>()
+            .values()
+            .to_vec();
         let skip_reason = col(batch, "skip_reason")?;
         let external_id = col(batch, "external_id")?;
         let action = col(batch, "password_action")?;
@@ -348,7 +369,8 @@ impl MappedBatch {
         let (phone, photo) = (col(batch, "phone_number")?, col(batch, "photo_url")?);
         let custom = col(batch, "custom_attributes")?;
         let (providers, mfa) = (col(batch, "provider_user_info")?, col(batch, "mfa_info")?);
-        let (created, last_signed_in) = (col(batch, "created_at")?, col(batch, "last_signed_in_at")?);
+        let (created, last_signed_in) =
+            (col(batch, "created_at")?, col(batch, "last_signed_in_at")?);
         let disabled = col(batch, "disabled")?;
         let extras = (0..batch.num_rows())
             .into_par_iter()
@@ -463,7 +485,11 @@ pub fn metadata_json(m: &MetadataInput<'_>) -> String {
     let string = |out: &mut Vec<u8>, s: &str| {
         let _ = serde_json::to_writer(&mut *out, s);
     };
-    for (k, v) in [("firebase_uid", m.firebase_uid), ("phone_number", m.phone_number), ("photo_url", m.photo_url)] {
+    for (k, v) in [
+        ("firebase_uid", m.firebase_uid),
+        ("phone_number", m.phone_number),
+        ("photo_url", m.photo_url),
+    ] {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             key(&mut out, k);
             string(&mut out, v);
@@ -485,7 +511,10 @@ pub fn metadata_json(m: &MetadataInput<'_>) -> String {
             out.extend_from_slice(v.as_bytes());
         }
     }
-    for (k, v) in [("created_at", m.created_at), ("last_signed_in_at", m.last_signed_in_at)] {
+    for (k, v) in [
+        ("created_at", m.created_at),
+        ("last_signed_in_at", m.last_signed_in_at),
+    ] {
         if let Some(iso) = v.and_then(iso_from_ms_text) {
             key(&mut out, k);
             string(&mut out, &iso);
@@ -513,7 +542,10 @@ pub fn iso_from_ms_text(s: &str) -> Option<String> {
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    let end = digits
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
     if end == 0 || end > 18 {
         return None;
     }
@@ -533,8 +565,15 @@ pub fn iso_from_ms_text(s: &str) -> Option<String> {
     if !(0..=9999).contains(&year) {
         return None;
     }
-    let (h, m, sec, milli) = (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60, ms_of_day / 1000 % 60, ms_of_day % 1000);
-    Some(format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{sec:02}.{milli:03}Z"))
+    let (h, m, sec, milli) = (
+        ms_of_day / 3_600_000,
+        ms_of_day / 60_000 % 60,
+        ms_of_day / 1000 % 60,
+        ms_of_day % 1000,
+    );
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{sec:02}.{milli:03}Z"
+    ))
 }
 
 #[cfg(test)]
@@ -551,16 +590,34 @@ mod tests {
 
     #[test]
     fn iso_from_ms() {
-        assert_eq!(iso_from_ms_text("1700000000123").as_deref(), Some("2023-11-14T22:13:20.123Z"));
-        assert_eq!(iso_from_ms_text(" 1700000000123abc").as_deref(), Some("2023-11-14T22:13:20.123Z"));
-        assert_eq!(iso_from_ms_text("-1000").as_deref(), Some("1969-12-31T23:59:59.000Z"));
+        assert_eq!(
+            iso_from_ms_text("1700000000123").as_deref(),
+            Some("2023-11-14T22:13:20.123Z")
+        );
+        assert_eq!(
+            iso_from_ms_text(" 1700000000123abc").as_deref(),
+            Some("2023-11-14T22:13:20.123Z")
+        );
+        assert_eq!(
+            iso_from_ms_text("-1000").as_deref(),
+            Some("1969-12-31T23:59:59.000Z")
+        );
         assert_eq!(iso_from_ms_text("abc"), None);
         assert_eq!(iso_from_ms_text(""), None);
         assert_eq!(iso_from_ms_text("99999999999999999"), None);
-        assert_eq!(iso_from_ms_text("253402300799999").as_deref(), Some("9999-12-31T23:59:59.999Z"));
+        assert_eq!(
+            iso_from_ms_text("253402300799999").as_deref(),
+            Some("9999-12-31T23:59:59.999Z")
+        );
         assert_eq!(iso_from_ms_text("253402300800000"), None);
-        assert_eq!(iso_from_ms_text("-62167219200000").as_deref(), Some("0000-01-01T00:00:00.000Z"));
-        assert_eq!(iso_from_ms_text("1709214307089").as_deref(), Some("2024-02-29T13:45:07.089Z"));
+        assert_eq!(
+            iso_from_ms_text("-62167219200000").as_deref(),
+            Some("0000-01-01T00:00:00.000Z")
+        );
+        assert_eq!(
+            iso_from_ms_text("1709214307089").as_deref(),
+            Some("2024-02-29T13:45:07.089Z")
+        );
     }
 
     #[test]
@@ -581,11 +638,18 @@ mod tests {
             metadata_json(&m),
             r#"{"firebase_uid":"u1","photo_url":"https://p/\"x\"","custom_attributes":{"b":1,"a":[true]},"provider_info":[{"providerId":"password"}],"created_at":"1970-01-01T00:00:00.000Z","disabled":true}"#
         );
-        let bad = MetadataInput { custom_attributes: Some(" {not json "), ..Default::default() };
+        let bad = MetadataInput {
+            custom_attributes: Some(" {not json "),
+            ..Default::default()
+        };
         assert_eq!(metadata_json(&bad), r#"{"custom_attributes":"{not json"}"#);
     }
 
-    fn input(names: &[Option<&str>], emails: &[Option<&str>], disabled: &[Option<bool>]) -> RecordBatch {
+    fn input(
+        names: &[Option<&str>],
+        emails: &[Option<&str>],
+        disabled: &[Option<bool>],
+    ) -> RecordBatch {
         let n = names.len();
         let text = |v: Vec<Option<&str>>| Arc::new(StringArray::from(v)) as ArrayRef;
         let none = || text(vec![None; n]);
@@ -610,9 +674,14 @@ mod tests {
     }
 
     fn run(batch: RecordBatch, o: MappingOptions) -> Vec<RecordBatch> {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(async {
-            let s = RecordBatchStreamAdapter::new(user_schema(), futures::stream::iter(vec![Ok(batch)]));
+            let s = RecordBatchStreamAdapter::new(
+                user_schema(),
+                futures::stream::iter(vec![Ok(batch)]),
+            );
             let mut out = map_users(Box::pin(s), &o).await.unwrap();
             let mut v = Vec::new();
             while let Some(b) = out.next().await {
@@ -623,11 +692,30 @@ mod tests {
     }
 
     fn names(split: NameSplit) -> Vec<(String, String)> {
-        let dn = [Some("  Ann  Marie   Lee "), Some("Cher"), None, Some(""), Some("Jo\tAnn Lee")];
+        let dn = [
+            Some("  Ann  Marie   Lee "),
+            Some("Cher"),
+            None,
+            Some(""),
+            Some("Jo\tAnn Lee"),
+        ];
         let batch = input(&dn, &[Some("a@x.com"); 5], &[None; 5]);
-        let out = run(batch, MappingOptions { name_split: split, ..Default::default() });
+        let out = run(
+            batch,
+            MappingOptions {
+                name_split: split,
+                ..Default::default()
+            },
+        );
         let m = MappedBatch::new(&out[0], None).unwrap();
-        (0..m.len()).map(|i| (m.row(i).first_name.to_string(), m.row(i).last_name.to_string())).collect()
+        (0..m.len())
+            .map(|i| {
+                (
+                    m.row(i).first_name.to_string(),
+                    m.row(i).last_name.to_string(),
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -635,15 +723,33 @@ mod tests {
         let p = |a: &str, b: &str| (a.to_string(), b.to_string());
         assert_eq!(
             names(NameSplit::FirstSpace),
-            [p("Ann", "Marie   Lee"), p("Cher", ""), p("", ""), p("", ""), p("Jo\tAnn", "Lee")]
+            [
+                p("Ann", "Marie   Lee"),
+                p("Cher", ""),
+                p("", ""),
+                p("", ""),
+                p("Jo\tAnn", "Lee")
+            ]
         );
         assert_eq!(
             names(NameSplit::LastSpace),
-            [p("Ann  Marie", "Lee"), p("Cher", ""), p("", ""), p("", ""), p("Jo\tAnn", "Lee")]
+            [
+                p("Ann  Marie", "Lee"),
+                p("Cher", ""),
+                p("", ""),
+                p("", ""),
+                p("Jo\tAnn", "Lee")
+            ]
         );
         assert_eq!(
             names(NameSplit::FirstNameOnly),
-            [p("Ann  Marie   Lee", ""), p("Cher", ""), p("", ""), p("", ""), p("Jo\tAnn Lee", "")]
+            [
+                p("Ann  Marie   Lee", ""),
+                p("Cher", ""),
+                p("", ""),
+                p("", ""),
+                p("Jo\tAnn Lee", "")
+            ]
         );
     }
 
@@ -654,41 +760,105 @@ mod tests {
             &[Some(" a@x.com "), Some("  "), None, Some("d@x.com")],
             &[None, Some(true), None, Some(true)],
         );
-        let sk = ScryptConfig { signer_key: "a2V5".into(), salt_separator: "".into(), rounds: 8, memory_cost: 14 };
-        let o = MappingOptions { have_scrypt: true, ..Default::default() };
+        let sk = ScryptConfig {
+            signer_key: "a2V5".into(),
+            salt_separator: "".into(),
+            rounds: 8,
+            memory_cost: 14,
+        };
+        let o = MappingOptions {
+            have_scrypt: true,
+            ..Default::default()
+        };
         let out = run(batch.clone(), o);
         let m = MappedBatch::new(&out[0], Some(&sk)).unwrap();
         let reasons: Vec<_> = (0..4).map(|i| m.row(i).skip_reason).collect();
-        assert_eq!(reasons, [None, Some("no_email"), Some("no_email"), Some("disabled_user")]);
+        assert_eq!(
+            reasons,
+            [
+                None,
+                Some("no_email"),
+                Some("no_email"),
+                Some("disabled_user")
+            ]
+        );
         let u = m.row(0);
-        assert_eq!((u.email, u.external_id, u.raw_local_id), ("a@x.com", "uid", Some(" uid ")));
-        assert_eq!(u.password, Password::Hash("$firebase-scrypt$hash=aGFzaA==$salt=c2FsdA==$sk=a2V5$ss=$r=8$m=14"));
+        assert_eq!(
+            (u.email, u.external_id, u.raw_local_id),
+            ("a@x.com", "uid", Some(" uid "))
+        );
+        assert_eq!(
+            u.password,
+            Password::Hash("$firebase-scrypt$hash=aGFzaA==$salt=c2FsdA==$sk=a2V5$ss=$r=8$m=14")
+        );
         assert_eq!(u.metadata, r#"{"firebase_uid":"uid"}"#);
-        let out = run(batch.clone(), MappingOptions { include_disabled: true, ..Default::default() });
+        let out = run(
+            batch.clone(),
+            MappingOptions {
+                include_disabled: true,
+                ..Default::default()
+            },
+        );
         let m = MappedBatch::new(&out[0], None).unwrap();
         assert_eq!(m.row(3).skip_reason, None);
         assert_eq!(m.row(3).password, Password::MissingScryptParameters);
-        assert_eq!(m.row(3).metadata, r#"{"firebase_uid":"uid","disabled":true}"#);
-        let out = run(batch, MappingOptions { skip_passwords: true, have_scrypt: true, ..Default::default() });
-        assert_eq!(MappedBatch::new(&out[0], Some(&sk)).unwrap().row(0).password, Password::None);
+        assert_eq!(
+            m.row(3).metadata,
+            r#"{"firebase_uid":"uid","disabled":true}"#
+        );
+        let out = run(
+            batch,
+            MappingOptions {
+                skip_passwords: true,
+                have_scrypt: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            MappedBatch::new(&out[0], Some(&sk))
+                .unwrap()
+                .row(0)
+                .password,
+            Password::None
+        );
     }
 
     #[test]
     fn invalid_source_hash_is_reported_without_material() {
         let batch = input(&[None], &[Some("a@x.com")], &[None]);
-        let bad_key = ScryptConfig { signer_key: "a2V5".into(), salt_separator: "".into(), rounds: 8, memory_cost: 14 };
+        let bad_key = ScryptConfig {
+            signer_key: "a2V5".into(),
+            salt_separator: "".into(),
+            rounds: 8,
+            memory_cost: 14,
+        };
         let cols: Vec<ArrayRef> = batch
             .columns()
             .iter()
             .enumerate()
-            .map(|(i, c)| if i == 7 { Arc::new(StringArray::from(vec!["no*base64"])) as ArrayRef } else { Arc::clone(c) })
+            .map(|(i, c)| {
+                if i == 7 {
+                    Arc::new(StringArray::from(vec!["no*base64"])) as ArrayRef
+                } else {
+                    Arc::clone(c)
+                }
+            })
             .collect();
         let batch = RecordBatch::try_new(user_schema(), cols).unwrap();
-        let out = run(batch, MappingOptions { have_scrypt: true, ..Default::default() });
+        let out = run(
+            batch,
+            MappingOptions {
+                have_scrypt: true,
+                ..Default::default()
+            },
+        );
         let m = MappedBatch::new(&out[0], Some(&bad_key)).unwrap();
         match m.row(0).password {
             Password::Invalid(r) => {
-                assert_eq!(r, "malformed firebase-scrypt hash: hash is not valid base64");
+                assert_eq!(
+                    r,
+                    "malformed firebase-scrypt hash: hash is not valid base64"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -17,6 +17,9 @@ pub mod identity_platform;
 pub mod mapping;
 pub mod reader;
 
-pub use export::{export_firebase, prepare_export, ExportError, FirebaseExport, FirebaseExportOptions, PreparedExport};
+pub use export::{
+    export_firebase, prepare_export, ExportError, FirebaseExport, FirebaseExportOptions,
+    PreparedExport,
+};
 pub use mapping::{NameSplit, ScryptConfig};
 pub use reader::{FirebaseReader, ReadError, ReaderLimits};

@@ -145,31 +145,72 @@ pub enum ReadError {
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: Firebase export must be a JSON object with a \"users\" array, but the file {found}")]
     NotObject { path: PathBuf, found: String },
-    #[error("{path}: Firebase export must have a \"users\" array at the top level. Found keys: {keys}")]
+    #[error(
+        "{path}: Firebase export must have a \"users\" array at the top level. Found keys: {keys}"
+    )]
     NoUsers { path: PathBuf, keys: String },
     #[error("{path}: Firebase export must have a \"users\" array at the top level, but \"users\" is {found} ({at})")]
-    UsersNotArray { path: PathBuf, found: &'static str, at: Position },
+    UsersNotArray {
+        path: PathBuf,
+        found: &'static str,
+        at: Position,
+    },
     #[error("{path}: users[{index}] is {found}; expected a user object ({at})")]
-    UserNotObject { path: PathBuf, index: u64, found: &'static str, at: Position },
-    #[error("{path}: users[{index}] ({at}) is larger than {limit}; a Firebase user object is a few KiB")]
-    UserTooLarge { path: PathBuf, index: u64, at: Position, limit: String },
+    UserNotObject {
+        path: PathBuf,
+        index: u64,
+        found: &'static str,
+        at: Position,
+    },
+    #[error(
+        "{path}: users[{index}] ({at}) is larger than {limit}; a Firebase user object is a few KiB"
+    )]
+    UserTooLarge {
+        path: PathBuf,
+        index: u64,
+        at: Position,
+        limit: String,
+    },
     #[error("{path}: invalid UTF-8 in users[{index}] at {at}")]
-    Utf8 { path: PathBuf, index: u64, at: Position },
+    Utf8 {
+        path: PathBuf,
+        index: u64,
+        at: Position,
+    },
     #[error("{path}: invalid JSON in users[{index}] at {at}: {detail}")]
-    UserJson { path: PathBuf, index: u64, at: Position, detail: String },
+    UserJson {
+        path: PathBuf,
+        index: u64,
+        at: Position,
+        detail: String,
+    },
     #[error("{path}: invalid JSON: the file ends inside users[{index}], which starts at {at} (truncated file?)")]
-    TruncatedUser { path: PathBuf, index: u64, at: Position },
+    TruncatedUser {
+        path: PathBuf,
+        index: u64,
+        at: Position,
+    },
     #[error("{path}: invalid JSON: the file ends {place} (truncated file?)")]
     Truncated { path: PathBuf, place: String },
     #[error("{path}: invalid JSON at {at}: {detail}")]
-    Syntax { path: PathBuf, at: Position, detail: String },
+    Syntax {
+        path: PathBuf,
+        at: Position,
+        detail: String,
+    },
 }
 
 /// Finds the line and column of byte `offset` by re-reading the file up to
 /// it (error paths only).
 pub fn locate(path: &Path, offset: u64) -> Position {
-    let mut pos = Position { offset, line: 0, column: 0 };
-    let Ok(file) = File::open(path) else { return pos };
+    let mut pos = Position {
+        offset,
+        line: 0,
+        column: 0,
+    };
+    let Ok(file) = File::open(path) else {
+        return pos;
+    };
     let mut reader = BufReader::with_capacity(1 << 20, file.take(offset));
     let (mut line, mut line_start, mut at) = (1u64, 0u64, 0u64);
     loop {
@@ -223,7 +264,14 @@ enum Taken {
 
 impl Source {
     fn new(file: File, base: u64, block: usize) -> Self {
-        Self { file, buf: vec![0; block.max(1)], pos: 0, end: 0, base, eof: false }
+        Self {
+            file,
+            buf: vec![0; block.max(1)],
+            pos: 0,
+            end: 0,
+            base,
+            eof: false,
+        }
     }
 
     /// Makes at least one unread byte available; false at the end of the file.
@@ -264,7 +312,10 @@ impl Source {
                 return Ok(None);
             }
             let s = &self.buf[self.pos..self.end];
-            match s.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+            match s
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            {
                 Some(i) => {
                     self.pos += i;
                     return Ok(Some(s[i]));
@@ -460,9 +511,13 @@ enum Phase {
     /// Before the top-level `{`.
     Start,
     /// In the top-level object, between members.
-    Keys { expect_comma: bool },
+    Keys {
+        expect_comma: bool,
+    },
     /// In the `users` array; `need_sep` after the first element.
-    Users { need_sep: bool },
+    Users {
+        need_sep: bool,
+    },
     Done,
 }
 
@@ -483,7 +538,10 @@ struct Scanner {
 
 impl Scanner {
     fn io(&self, source: io::Error) -> ReadError {
-        ReadError::Io { path: self.path.clone(), source }
+        ReadError::Io {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn at(&self, offset: u64) -> Position {
@@ -491,11 +549,18 @@ impl Scanner {
     }
 
     fn syntax(&self, detail: impl Into<String>) -> ReadError {
-        ReadError::Syntax { path: self.path.clone(), at: self.at(self.src.offset()), detail: detail.into() }
+        ReadError::Syntax {
+            path: self.path.clone(),
+            at: self.at(self.src.offset()),
+            detail: detail.into(),
+        }
     }
 
     fn truncated(&self, place: impl Into<String>) -> ReadError {
-        ReadError::Truncated { path: self.path.clone(), place: place.into() }
+        ReadError::Truncated {
+            path: self.path.clone(),
+            place: place.into(),
+        }
     }
 
     fn peek(&mut self) -> Result<Option<u8>, ReadError> {
@@ -511,7 +576,9 @@ impl Scanner {
                 Phase::Start => match self.peek()? {
                     Some(b'{') => {
                         self.src.bump();
-                        self.phase = Phase::Keys { expect_comma: false };
+                        self.phase = Phase::Keys {
+                            expect_comma: false,
+                        };
                     }
                     None => {
                         return Err(ReadError::NotObject {
@@ -522,7 +589,11 @@ impl Scanner {
                     Some(b) => {
                         return Err(ReadError::NotObject {
                             path: self.path.clone(),
-                            found: format!("holds {} ({})", describe(b), self.at(self.src.offset())),
+                            found: format!(
+                                "holds {} ({})",
+                                describe(b),
+                                self.at(self.src.offset())
+                            ),
                         })
                     }
                 },
@@ -543,7 +614,9 @@ impl Scanner {
                 self.src.bump();
                 match self.peek()? {
                     Some(b'"') => {
-                        self.phase = Phase::Keys { expect_comma: false };
+                        self.phase = Phase::Keys {
+                            expect_comma: false,
+                        };
                         Ok(())
                     }
                     None => Err(self.truncated("inside the top-level object")),
@@ -554,7 +627,11 @@ impl Scanner {
                 let key_at = self.src.offset();
                 self.src.bump();
                 let mut raw = vec![b'"'];
-                match self.src.skip_string_rest(Some(&mut raw), MAX_KEY_BYTES).map_err(|e| self.io(e))? {
+                match self
+                    .src
+                    .skip_string_rest(Some(&mut raw), MAX_KEY_BYTES)
+                    .map_err(|e| self.io(e))?
+                {
                     Taken::Complete => {}
                     Taken::Eof => return Err(self.truncated("inside a top-level key")),
                     Taken::TooLarge => {
@@ -573,8 +650,12 @@ impl Scanner {
                 })?;
                 match self.peek()? {
                     Some(b':') => self.src.bump(),
-                    None => return Err(self.truncated(format!("after the top-level key \"{key}\""))),
-                    Some(_) => return Err(self.syntax(format!("expected ':' after the key \"{key}\""))),
+                    None => {
+                        return Err(self.truncated(format!("after the top-level key \"{key}\"")))
+                    }
+                    Some(_) => {
+                        return Err(self.syntax(format!("expected ':' after the key \"{key}\"")))
+                    }
                 }
                 let value_start = match self.peek()? {
                     None => return Err(self.truncated(format!("before the value of \"{key}\""))),
@@ -610,7 +691,9 @@ impl Scanner {
                 self.phase = Phase::Keys { expect_comma: true };
                 Ok(())
             }
-            Some(_) if expect_comma => Err(self.syntax("expected ',' or '}' in the top-level object")),
+            Some(_) if expect_comma => {
+                Err(self.syntax("expected ',' or '}' in the top-level object"))
+            }
             Some(_) => Err(self.syntax("expected a key in the top-level object")),
         }
     }
@@ -623,7 +706,10 @@ impl Scanner {
             if keys.is_empty() {
                 keys = "(none)".into();
             }
-            return Err(ReadError::NoUsers { path: self.path.clone(), keys });
+            return Err(ReadError::NoUsers {
+                path: self.path.clone(),
+                keys,
+            });
         }
         if self.peek()?.is_some() {
             return Err(self.syntax("unexpected data after the top-level object"));
@@ -642,11 +728,19 @@ impl Scanner {
             first_index: self.next_index,
         };
         while let Phase::Users { need_sep } = self.phase {
-            if chunk.spans.len() >= self.limits.chunk_users || chunk.buf.len() >= self.limits.chunk_bytes {
+            if chunk.spans.len() >= self.limits.chunk_users
+                || chunk.buf.len() >= self.limits.chunk_bytes
+            {
                 break;
             }
             let mut t = self.peek()?;
-            let after = |i: u64| if i == 0 { "after '['".to_string() } else { format!("after users[{}]", i - 1) };
+            let after = |i: u64| {
+                if i == 0 {
+                    "after '['".to_string()
+                } else {
+                    format!("after users[{}]", i - 1)
+                }
+            };
             if need_sep {
                 match t {
                     Some(b',') => {
@@ -678,10 +772,18 @@ impl Scanner {
                     let start = self.src.offset();
                     let from = chunk.buf.len();
                     let limit = self.limits.max_user_bytes;
-                    match self.src.take_object(&mut chunk.buf, limit).map_err(|e| self.io(e))? {
+                    match self
+                        .src
+                        .take_object(&mut chunk.buf, limit)
+                        .map_err(|e| self.io(e))?
+                    {
                         Taken::Complete => {}
                         Taken::Eof => {
-                            return Err(ReadError::TruncatedUser { path: self.path.clone(), index, at: self.at(start) })
+                            return Err(ReadError::TruncatedUser {
+                                path: self.path.clone(),
+                                index,
+                                at: self.at(start),
+                            })
                         }
                         Taken::TooLarge => {
                             return Err(ReadError::UserTooLarge {
@@ -766,7 +868,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Flex<'a> {
                 Ok(Flex::Num(v.to_string()))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Flex<'a>, E> {
-                Ok(Flex::Num(serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string())))
+                Ok(Flex::Num(
+                    serde_json::Number::from_f64(v)
+                        .map_or_else(|| v.to_string(), |n| n.to_string()),
+                ))
             }
             fn visit_unit<E>(self) -> Result<Flex<'a>, E> {
                 Ok(Flex::Null)
@@ -906,13 +1011,16 @@ impl Builders {
         for (b, v) in self.text.iter_mut().zip(texts) {
             b.append_option(v);
         }
-        self.email_verified.append_option(u.email_verified.strict_bool());
+        self.email_verified
+            .append_option(u.email_verified.strict_bool());
         self.disabled.append_option(u.disabled.truthy());
     }
 
     fn finish(mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
         let [local_id, email, display_name, photo_url, phone_number, password_hash, salt, created_at, last_signed_in_at, custom_attributes, provider_user_info, mfa_info] =
-            self.text.each_mut().map(|b| Arc::new(b.finish()) as ArrayRef);
+            self.text
+                .each_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef);
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.index.finish()),
             local_id,
@@ -975,16 +1083,28 @@ fn parse_group(chunk: &Chunk, rows: Range<usize>, path: &Path) -> Result<RecordB
         })?;
         b.push(index, &user);
     }
-    b.finish().map_err(|e| ReadError::Io { path: path.to_path_buf(), source: io::Error::other(e) })
+    b.finish().map_err(|e| ReadError::Io {
+        path: path.to_path_buf(),
+        source: io::Error::other(e),
+    })
 }
 
 /// Parses a chunk in parallel; batches come back in file order and the first
 /// error in file order wins.
-fn parse_chunk(chunk: &Chunk, path: &Path, parse_batch: usize) -> Result<Vec<RecordBatch>, ReadError> {
+fn parse_chunk(
+    chunk: &Chunk,
+    path: &Path,
+    parse_batch: usize,
+) -> Result<Vec<RecordBatch>, ReadError> {
     let n = chunk.spans.len();
     let step = parse_batch.max(1);
     let groups: Vec<Range<usize>> = (0..n).step_by(step).map(|s| s..(s + step).min(n)).collect();
-    groups.into_par_iter().map(|r| parse_group(chunk, r, path)).collect::<Vec<_>>().into_iter().collect()
+    groups
+        .into_par_iter()
+        .map(|r| parse_group(chunk, r, path))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// Iterator of user batches; see the module docs.
@@ -1009,13 +1129,23 @@ impl FirebaseReader {
     pub fn open_with(path: &Path, limits: ReaderLimits) -> Result<Self, ReadError> {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::NotFound(path.to_path_buf())),
-            Err(source) => return Err(ReadError::Io { path: path.to_path_buf(), source }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ReadError::NotFound(path.to_path_buf()))
+            }
+            Err(source) => {
+                return Err(ReadError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         };
         if meta.is_dir() {
             return Err(ReadError::IsDirectory(path.to_path_buf()));
         }
-        let io_err = |source| ReadError::Io { path: path.to_path_buf(), source };
+        let io_err = |source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut file = File::open(path).map_err(io_err)?;
         // A UTF-8 byte-order mark is skipped (the original failed on it).
         let mut head = [0u8; 3];
@@ -1028,7 +1158,11 @@ impl FirebaseReader {
                 Err(e) => return Err(io_err(e)),
             }
         }
-        let base = if got == 3 && head == [0xEF, 0xBB, 0xBF] { 3 } else { 0 };
+        let base = if got == 3 && head == [0xEF, 0xBB, 0xBF] {
+            3
+        } else {
+            0
+        };
         file.seek(SeekFrom::Start(base)).map_err(io_err)?;
         let mut scanner = Scanner {
             src: Source::new(file, base, limits.read_block),
@@ -1067,7 +1201,8 @@ impl FirebaseReader {
 
     fn scan(&mut self) -> Result<Option<Chunk>, ReadError> {
         let chunk = self.scanner.scan_chunk();
-        self.progress.store(self.scanner.src.offset(), Ordering::Relaxed);
+        self.progress
+            .store(self.scanner.src.offset(), Ordering::Relaxed);
         chunk
     }
 }
@@ -1143,7 +1278,13 @@ mod tests {
     }
 
     fn tiny() -> ReaderLimits {
-        ReaderLimits { read_block: 7, chunk_users: 3, chunk_bytes: 1 << 20, parse_batch: 2, max_user_bytes: 1 << 20 }
+        ReaderLimits {
+            read_block: 7,
+            chunk_users: 3,
+            chunk_bytes: 1 << 20,
+            parse_batch: 2,
+            max_user_bytes: 1 << 20,
+        }
     }
 
     fn read_all(path: &Path, limits: ReaderLimits) -> Result<Vec<RecordBatch>, ReadError> {
@@ -1155,7 +1296,9 @@ mod tests {
             .iter()
             .flat_map(|b| {
                 let c = b.column_by_name(name).unwrap().as_string::<i32>().clone();
-                (0..c.len()).map(move |i| (!c.is_null(i)).then(|| c.value(i).to_string())).collect::<Vec<_>>()
+                (0..c.len())
+                    .map(move |i| (!c.is_null(i)).then(|| c.value(i).to_string()))
+                    .collect::<Vec<_>>()
             })
             .collect()
     }
@@ -1179,25 +1322,47 @@ mod tests {
             assert_eq!(rows, 4);
             assert_eq!(
                 column(&batches, "local_id"),
-                [Some("u0".into()), Some("u1".into()), Some("7".into()), Some("u3".into())]
+                [
+                    Some("u0".into()),
+                    Some("u1".into()),
+                    Some("7".into()),
+                    Some("u3".into())
+                ]
             );
-            assert_eq!(column(&batches, "display_name")[0].as_deref(), Some("Br{ace} \"quote\" \\"));
+            assert_eq!(
+                column(&batches, "display_name")[0].as_deref(),
+                Some("Br{ace} \"quote\" \\")
+            );
             assert_eq!(column(&batches, "email")[3].as_deref(), Some("été@x.com"));
-            assert_eq!(column(&batches, "provider_user_info")[1].as_deref(), Some(r#"[{"providerId":"password","rawId":"}{"}]"#));
+            assert_eq!(
+                column(&batches, "provider_user_info")[1].as_deref(),
+                Some(r#"[{"providerId":"password","rawId":"}{"}]"#)
+            );
             assert_eq!(column(&batches, "provider_user_info")[3], None);
             assert_eq!(column(&batches, "mfa_info")[2].as_deref(), Some("[]"));
-            assert_eq!(column(&batches, "custom_attributes")[3].as_deref(), Some(r#"{"inline":true}"#));
+            assert_eq!(
+                column(&batches, "custom_attributes")[3].as_deref(),
+                Some(r#"{"inline":true}"#)
+            );
             let bools = |name: &str| -> Vec<Option<bool>> {
                 batches
                     .iter()
                     .flat_map(|b| {
                         let c = b.column_by_name(name).unwrap().as_boolean().clone();
-                        (0..c.len()).map(move |i| (!c.is_null(i)).then(|| c.value(i))).collect::<Vec<_>>()
+                        (0..c.len())
+                            .map(move |i| (!c.is_null(i)).then(|| c.value(i)))
+                            .collect::<Vec<_>>()
                     })
                     .collect()
             };
-            assert_eq!(bools("email_verified"), [Some(true), Some(true), Some(false), None]);
-            assert_eq!(bools("disabled"), [Some(false), Some(false), Some(true), Some(true)]);
+            assert_eq!(
+                bools("email_verified"),
+                [Some(true), Some(true), Some(false), None]
+            );
+            assert_eq!(
+                bools("disabled"),
+                [Some(false), Some(false), Some(true), Some(true)]
+            );
             let idx: Vec<u64> = batches
                 .iter()
                 .flat_map(|b| b.column(0).as_primitive::<UInt64Type>().values().to_vec())
@@ -1211,8 +1376,19 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "bom.json", b"\xEF\xBB\xBF{\"users\":[]}\n");
         assert!(read_all(&p, tiny()).unwrap().is_empty());
-        let p = write(d.path(), "one.json", b"{ \"users\" : [ {\"localId\":\"a\"} ] , \"x\":\"y\" }");
-        assert_eq!(read_all(&p, tiny()).unwrap().iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
+        let p = write(
+            d.path(),
+            "one.json",
+            b"{ \"users\" : [ {\"localId\":\"a\"} ] , \"x\":\"y\" }",
+        );
+        assert_eq!(
+            read_all(&p, tiny())
+                .unwrap()
+                .iter()
+                .map(RecordBatch::num_rows)
+                .sum::<usize>(),
+            1
+        );
     }
 
     fn err(bytes: &[u8]) -> String {
@@ -1229,17 +1405,26 @@ mod tests {
 
     #[test]
     fn structural_errors_name_the_place() {
-        assert_eq!(err(b""), ": Firebase export must be a JSON object with a \"users\" array, but the file is empty");
+        assert_eq!(
+            err(b""),
+            ": Firebase export must be a JSON object with a \"users\" array, but the file is empty"
+        );
         assert_eq!(
             err(b"[{\"localId\":\"a\"}]"),
             ": Firebase export must be a JSON object with a \"users\" array, but the file holds an array (line 1, column 1)"
         );
-        assert_eq!(err(b"{\"a\":1,\"b\":[]}"), ": Firebase export must have a \"users\" array at the top level. Found keys: a, b");
+        assert_eq!(
+            err(b"{\"a\":1,\"b\":[]}"),
+            ": Firebase export must have a \"users\" array at the top level. Found keys: a, b"
+        );
         assert_eq!(
             err(b"{\"a\":1,\n\"users\":{\"x\":1}}"),
             ": Firebase export must have a \"users\" array at the top level, but \"users\" is an object (line 2, column 9)"
         );
-        assert_eq!(err(b"{\"users\":[{},\n 42]}"), ": users[1] is a number; expected a user object (line 2, column 2)");
+        assert_eq!(
+            err(b"{\"users\":[{},\n 42]}"),
+            ": users[1] is a number; expected a user object (line 2, column 2)"
+        );
         assert_eq!(
             err(b"{\"users\":[{\"localId\":\"a\"},\n{\"localId\":\"b\",\"email\":\"x"),
             ": invalid JSON: the file ends inside users[1], which starts at line 2, column 1 (truncated file?)"
@@ -1248,23 +1433,44 @@ mod tests {
             err(b"{\"users\":[{\"localId\":\"a\"},"),
             ": invalid JSON: the file ends inside the users array, after users[0] (truncated file?)"
         );
-        assert_eq!(err(b"{\"users\":[{}]"), ": invalid JSON: the file ends inside the top-level object (truncated file?)");
-        assert_eq!(err(b"{\"users\":[{}]} x"), ": invalid JSON at line 1, column 16: unexpected data after the top-level object");
-        assert_eq!(err(b"{\"users\":[{},]}"), ": invalid JSON at line 1, column 14: expected a user object after ',' after users[0]");
+        assert_eq!(
+            err(b"{\"users\":[{}]"),
+            ": invalid JSON: the file ends inside the top-level object (truncated file?)"
+        );
+        assert_eq!(
+            err(b"{\"users\":[{}]} x"),
+            ": invalid JSON at line 1, column 16: unexpected data after the top-level object"
+        );
+        assert_eq!(
+            err(b"{\"users\":[{},]}"),
+            ": invalid JSON at line 1, column 14: expected a user object after ',' after users[0]"
+        );
         assert_eq!(
             err(b"{\"users\":[{\"localId\":\"a\"},\n{\"email\": tru}]}"),
             ": invalid JSON in users[1] at line 2, column 14: expected ident"
         );
-        assert_eq!(err(b"{\"users\":[{\"email\":\"\xff\"}]}"), ": invalid UTF-8 in users[0] at line 1, column 21");
-        assert_eq!(err(b"{\"users\":[],\"users\":[]}"), ": invalid JSON at line 1, column 13: the \"users\" key appears twice");
+        assert_eq!(
+            err(b"{\"users\":[{\"email\":\"\xff\"}]}"),
+            ": invalid UTF-8 in users[0] at line 1, column 21"
+        );
+        assert_eq!(
+            err(b"{\"users\":[],\"users\":[]}"),
+            ": invalid JSON at line 1, column 13: the \"users\" key appears twice"
+        );
     }
 
     #[test]
     fn oversized_user_is_rejected() {
         let d = tempfile::tempdir().unwrap();
-        let big = format!("{{\"users\":[{{\"displayName\":\"{}\"}}]}}", "a".repeat(3000));
+        let big = format!(
+            "{{\"users\":[{{\"displayName\":\"{}\"}}]}}",
+            "a".repeat(3000)
+        );
         let p = write(d.path(), "big.json", big.as_bytes());
-        let limits = ReaderLimits { max_user_bytes: 2048, ..tiny() };
+        let limits = ReaderLimits {
+            max_user_bytes: 2048,
+            ..tiny()
+        };
         let e = read_all(&p, limits).unwrap_err().to_string();
         assert!(e.ends_with(": users[0] (line 1, column 11) is larger than 2048 bytes; a Firebase user object is a few KiB"), "{e}");
         assert_eq!(read_all(&p, tiny()).unwrap()[0].num_rows(), 1);
@@ -1273,18 +1479,45 @@ mod tests {
     #[test]
     fn missing_file_and_directory() {
         let d = tempfile::tempdir().unwrap();
-        let e = FirebaseReader::open(&d.path().join("nope.json")).err().unwrap().to_string();
+        let e = FirebaseReader::open(&d.path().join("nope.json"))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.starts_with("Firebase export file not found: "), "{e}");
         let e = FirebaseReader::open(d.path()).err().unwrap().to_string();
-        assert!(e.ends_with(" is a directory, not a Firebase export file"), "{e}");
+        assert!(
+            e.ends_with(" is a directory, not a Firebase export file"),
+            "{e}"
+        );
     }
 
     #[test]
     fn locate_counts_lines() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "l.txt", b"ab\ncd\nef");
-        assert_eq!(locate(&p, 0), Position { offset: 0, line: 1, column: 1 });
-        assert_eq!(locate(&p, 4), Position { offset: 4, line: 2, column: 2 });
-        assert_eq!(locate(&p, 6), Position { offset: 6, line: 3, column: 1 });
+        assert_eq!(
+            locate(&p, 0),
+            Position {
+                offset: 0,
+                line: 1,
+                column: 1
+            }
+        );
+        assert_eq!(
+            locate(&p, 4),
+            Position {
+                offset: 4,
+                line: 2,
+                column: 2
+            }
+        );
+        assert_eq!(
+            locate(&p, 6),
+            Position {
+                offset: 6,
+                line: 3,
+                column: 1
+            }
+        );
     }
 }
