@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::one_line;
+use super::fail as failed;
+use super::print_counts;
 use crate::sources::clerk::api::fetch_clerk_sso;
 use crate::sources::clerk::{export_clerk, ClerkExportOptions, ExportSummary, ScryptParams};
 use crate::sources::sso::SsoHandoff;
@@ -156,16 +157,7 @@ fn has_key(k: &Option<String>) -> bool {
 fn print_summary(out: &mut dyn Write, headline: &str, s: &ExportSummary) {
     let _ = writeln!(out, "\n{headline}");
     let _ = writeln!(out, "  Package: {}", s.dir.display());
-    for (k, v) in &s.manifest.entities_exported {
-        if v.as_u64().unwrap_or(0) > 0 {
-            let _ = writeln!(out, "  {k}: {v}");
-        }
-    }
-}
-
-fn failed(err: &mut dyn Write, prefix: &str, message: &dyn std::fmt::Display) -> i32 {
-    let _ = writeln!(err, "{prefix}: {}", one_line(&message.to_string()));
-    1
+    print_counts(out, &s.manifest);
 }
 
 /// `export clerk`; returns the exit code.

@@ -17,12 +17,11 @@ use std::str::FromStr;
 
 use clap::Args;
 
-use crate::package::Manifest;
 use crate::sources::firebase::identity_platform::{fetch_firebase_sso, FirebaseSsoOptions};
 use crate::sources::firebase::{prepare_export, FirebaseExport, FirebaseExportOptions, NameSplit};
 use crate::sources::sso::SsoHandoff;
 
-use super::one_line;
+use super::print_counts;
 
 /// A secret option value (signer key, salt separator): `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -219,17 +218,8 @@ fn options(
     }
 }
 
-fn print_counts(out: &mut dyn Write, manifest: &Manifest) {
-    for (k, v) in &manifest.entities_exported {
-        if v.as_u64().unwrap_or(0) > 0 {
-            let _ = writeln!(out, "  {k}: {v}");
-        }
-    }
-}
-
 fn failed(err: &mut dyn Write, prefix: &str, message: &str) -> i32 {
-    let _ = writeln!(err, "{prefix}: {}", one_line(message));
-    1
+    super::fail(err, prefix, &message)
 }
 
 /// `export firebase`; returns the exit code.

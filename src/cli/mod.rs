@@ -247,11 +247,7 @@ fn export_csv(a: SkeletonArgs, legacy_name: bool, out: &mut dyn Write, err: &mut
                         .and_then(|()| writeln!(out, "  Package: {}", dir.display()))
                 };
                 if !legacy_name {
-                    for (k, v) in &manifest.entities_exported {
-                        if v.as_u64().unwrap_or(0) > 0 {
-                            let _ = writeln!(out, "  {k}: {v}");
-                        }
-                    }
+                    print_counts(out, &manifest);
                 }
             }
             0
@@ -273,7 +269,17 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn fail(err: &mut dyn Write, prefix: &str, e: &dyn std::fmt::Display) -> i32 {
+/// Prints `prefix: message` on one line and returns exit code 1.
+pub(crate) fn fail(err: &mut dyn Write, prefix: &str, e: &dyn std::fmt::Display) -> i32 {
     let _ = writeln!(err, "{prefix}: {}", one_line(&e.to_string()));
     1
+}
+
+/// The `  key: count` lines of an export summary (non-zero counts only).
+pub(crate) fn print_counts(out: &mut dyn Write, manifest: &crate::package::Manifest) {
+    for (k, v) in &manifest.entities_exported {
+        if v.as_u64().unwrap_or(0) > 0 {
+            let _ = writeln!(out, "  {k}: {v}");
+        }
+    }
 }
