@@ -169,10 +169,6 @@ pub fn run_export_clerk(args: ExportClerkArgs, out: &mut dyn Write, err: &mut dy
             args.output_dir.display()
         );
     }
-    let sso = match clerk_sso(args.secret_key.as_deref(), &args.clerk_api_base_url, err) {
-        Ok(sso) => sso,
-        Err(e) => return failed(err, "Export failed", &e),
-    };
     let opts = ClerkExportOptions {
         from_file: args.from_file,
         output_dir: args.output_dir,
@@ -180,18 +176,45 @@ pub fn run_export_clerk(args: ExportClerkArgs, out: &mut dyn Write, err: &mut dy
         role_mapping: args.role_mapping,
         source_tenant: args.source_tenant,
         scrypt: args.scrypt.params(),
-        sso,
+        sso: None,
         quiet: args.quiet,
+    };
+    let key = args.secret_key.as_deref();
+    export_and_report(
+        opts,
+        key,
+        &args.clerk_api_base_url,
+        "Export complete",
+        "Export failed",
+        out,
+        err,
+    )
+}
+
+/// Fetches SSO (when a key is given), exports, and prints the summary; the
+/// shared tail of `export clerk` and `transform-clerk --package`.
+fn export_and_report(
+    mut opts: ClerkExportOptions,
+    secret_key: Option<&str>,
+    api_base_url: &str,
+    headline: &str,
+    prefix: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    opts.sso = match clerk_sso(secret_key, api_base_url, err) {
+        Ok(sso) => sso,
+        Err(e) => return failed(err, prefix, &e),
     };
     match export_clerk(&opts) {
         Ok(s) => {
-            if !args.quiet {
-                print_summary(out, "Export complete", &s);
+            if !opts.quiet {
+                print_summary(out, headline, &s);
             }
             let _ = out.flush();
             0
         }
-        Err(e) => failed(err, "Export failed", &e),
+        Err(e) => failed(err, prefix, &e),
     }
 }
 
@@ -252,14 +275,6 @@ pub fn run_transform_clerk(
             &"--output-dir is required when --package is set",
         );
     };
-    let sso = match clerk_sso(
-        args.clerk_secret_key.as_deref(),
-        &args.clerk_api_base_url,
-        err,
-    ) {
-        Ok(sso) => sso,
-        Err(e) => return failed(err, PREFIX, &e),
-    };
     let opts = ClerkExportOptions {
         from_file: args.input,
         output_dir,
@@ -267,17 +282,17 @@ pub fn run_transform_clerk(
         role_mapping: args.role_mapping,
         source_tenant: args.source_tenant,
         scrypt: args.scrypt.params(),
-        sso,
+        sso: None,
         quiet: args.quiet,
     };
-    match export_clerk(&opts) {
-        Ok(s) => {
-            if !args.quiet {
-                print_summary(out, "Clerk package export complete", &s);
-            }
-            let _ = out.flush();
-            0
-        }
-        Err(e) => failed(err, PREFIX, &e),
-    }
+    let key = args.clerk_secret_key.as_deref();
+    export_and_report(
+        opts,
+        key,
+        &args.clerk_api_base_url,
+        "Clerk package export complete",
+        PREFIX,
+        out,
+        err,
+    )
 }
