@@ -8,7 +8,6 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
@@ -89,19 +88,9 @@ async fn list(
     uri: Uri,
 ) -> Response {
     let mut s = state.lock().unwrap();
-    let authorization = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    s.requests.push(RecordedRequest {
-        method: method.to_string(),
-        path_and_query: uri
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default(),
-        authorization: authorization.clone(),
-        at: Instant::now(),
-    });
+    let request = RecordedRequest::capture(&method, &headers, &uri);
+    let authorization = request.authorization.clone();
+    s.requests.push(request);
     if let Some(fault) = s.faults.pop_front() {
         return match fault {
             Fault::RateLimited { retry_after_secs } => rate_limited(

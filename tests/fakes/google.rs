@@ -321,19 +321,9 @@ async fn admin(
     uri: Uri,
 ) -> Response {
     let mut s = state.lock().unwrap();
-    let authorization = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    s.requests.push(RecordedRequest {
-        method: method.to_string(),
-        path_and_query: uri
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default(),
-        authorization: authorization.clone(),
-        at: Instant::now(),
-    });
+    let request = RecordedRequest::capture(&method, &headers, &uri);
+    let authorization = request.authorization.clone();
+    s.requests.push(request);
     let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
     let ["v2", "projects", project, rest @ ..] = segments.as_slice() else {
         return google_error(404, "Not Found");

@@ -38,6 +38,28 @@ pub struct RecordedRequest {
     pub at: Instant,
 }
 
+impl RecordedRequest {
+    /// The request as a fake records it (method, path + query, Authorization).
+    pub fn capture(
+        method: &axum::http::Method,
+        headers: &axum::http::HeaderMap,
+        uri: &axum::http::Uri,
+    ) -> Self {
+        Self {
+            method: method.to_string(),
+            path_and_query: uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            at: std::time::Instant::now(),
+        }
+    }
+}
+
 /// Binds `127.0.0.1:0`, serves `router` on the current runtime and returns
 /// the address.
 pub async fn serve(router: axum::Router) -> SocketAddr {
