@@ -13,6 +13,7 @@
 //! - [`templates`]: the `export-template` CSV templates.
 //! - [`synth`]: deterministic synthetic exports for benches and large runs.
 //! - [`progress`]: terminal progress reporting.
+//! - [`workos`]: the WorkOS REST client, rate limiter and retry rule.
 //! - [`cli`]: clap types and thin dispatch.
 
 pub mod cli;
@@ -25,3 +26,4 @@ pub mod spill;
 pub mod synth;
 pub mod templates;
 pub mod validate;
+pub mod workos;
