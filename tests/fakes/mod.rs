@@ -11,6 +11,7 @@
 
 pub mod clerk;
 pub mod google;
+pub mod workos;
 
 use std::net::SocketAddr;
 use std::time::Instant;
