@@ -13,17 +13,24 @@
 //! - [`templates`]: the `export-template` CSV templates.
 //! - [`synth`]: deterministic synthetic exports for benches and large runs.
 //! - [`progress`]: terminal progress reporting.
+//! - [`roles`]: `process-role-definitions` — permissions, roles, role assignments.
+//! - [`totp`]: `enroll-totp` — TOTP secrets read, checked and enrolled.
 //! - [`workos`]: the WorkOS REST client, rate limiter and retry rule.
+//! - [`import`]: the `import` command: CSV rows → WorkOS users, memberships, roles.
 //! - [`cli`]: clap types and thin dispatch.
 
+pub mod analyze;
 pub mod cli;
 pub mod hashes;
+pub mod import;
 pub mod package;
 pub mod progress;
 pub mod query;
+pub mod roles;
 pub mod sources;
 pub mod spill;
 pub mod synth;
 pub mod templates;
+pub mod totp;
 pub mod validate;
 pub mod workos;

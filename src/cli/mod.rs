@@ -7,8 +7,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod analyze;
 pub mod clerk;
 pub mod firebase;
+pub mod import;
+pub mod import_package;
+pub mod roles;
+pub mod totp;
 
 use crate::package::validator::{run_validate_package, ValidateOptions};
 use crate::query::{ExtraTable, OutputFormat, QueryOptions};
@@ -46,6 +51,16 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run SQL over a migration package (DataFusion)
     Query(QueryArgs),
+    /// Import users, organization memberships, and role assignments from a single CSV into WorkOS (legacy; prefer import-package for full migrations)
+    Import(import::ImportArgs),
+    /// Create roles and assign permissions in WorkOS
+    ProcessRoleDefinitions(roles::ProcessRoleDefinitionsArgs),
+    /// Enroll TOTP MFA factors for imported users
+    EnrollTotp(totp::EnrollTotpArgs),
+    /// Analyze import errors and generate retry plan
+    Analyze(analyze::AnalyzeArgs),
+    /// Import a migration package into WorkOS — users, organizations, memberships, roles, and TOTP factors (SSO connections are handoff-only, never auto-created)
+    ImportPackage(import_package::ImportPackageArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +217,13 @@ pub fn dispatch(cli: Cli) -> i32 {
                 Err(e) => fail(&mut err, "Validation failed", &e),
             }
         }
+        Command::Analyze(a) => analyze::run_analyze(a, &mut out, &mut err),
+        Command::ImportPackage(a) => import_package::run_import_package(a, &mut out, &mut err),
+        Command::ProcessRoleDefinitions(a) => {
+            roles::run_process_role_definitions(a, &mut out, &mut err)
+        }
+        Command::EnrollTotp(a) => totp::run_enroll_totp(a, &mut out, &mut err),
+        Command::Import(a) => import::run_import_command(a, &mut out, &mut err),
         Command::Query(a) => {
             let opts = QueryOptions {
                 sql: a.sql,

@@ -96,6 +96,9 @@ struct Call<'a> {
     query: &'a [(&'a str, &'a str)],
     body: Option<Vec<u8>>,
     idempotent_create: bool,
+    /// Do not retry failures that may have been applied (transport errors,
+    /// 5xx); 429 is still retried (the request was not processed).
+    once: bool,
 }
 
 impl WorkOsClient {
@@ -191,6 +194,43 @@ impl WorkOsClient {
         body: &CreateOrganization,
     ) -> Result<Organization, WorkOsError> {
         self.post("/organizations", body).await
+    }
+
+    /// `POST /organizations` without retrying a failure that may have been
+    /// applied (transport error, 5xx; a 429 is still retried). For creates
+    /// with no unique key to recognise a retried success by (an organization
+    /// with a name only): the caller looks the name up before trying again.
+    pub async fn create_organization_once(
+        &self,
+        body: &CreateOrganization,
+    ) -> Result<Organization, WorkOsError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| WorkOsError::Decode {
+            path: "/organizations".to_string(),
+            detail: e.to_string(),
+        })?;
+        let call = Call {
+            method: Method::POST,
+            path: "/organizations".to_string(),
+            query: &[],
+            body: Some(bytes),
+            idempotent_create: true,
+            once: true,
+        };
+        let out = self.execute(&call).await?;
+        serde_json::from_slice(&out).map_err(|e| WorkOsError::Decode {
+            path: call.path.clone(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Organizations matching `search` (`GET /organizations?search=`, every
+    /// page). The API matches loosely; callers filter for the exact name.
+    pub async fn search_organizations(
+        &self,
+        search: &str,
+    ) -> Result<Vec<Organization>, WorkOsError> {
+        self.list_all("/organizations", &[("limit", "100"), ("search", search)])
+            .await
     }
 
     /// `GET /organizations/{id}`; 404 → `None`.
@@ -449,6 +489,7 @@ impl WorkOsClient {
             query,
             body,
             idempotent_create,
+            once: false,
         };
         let bytes = self.execute(&call).await?;
         serde_json::from_slice(&bytes).map_err(|e| WorkOsError::Decode {
@@ -494,6 +535,9 @@ impl WorkOsClient {
             };
             attempt += 1;
             if !err.is_retryable() || attempt > inner.retry.max_retries {
+                return Err(err);
+            }
+            if call.once && err.status() != Some(429) {
                 return Err(err);
             }
             let retry_after = match &err {
