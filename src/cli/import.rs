@@ -27,13 +27,6 @@ pub const EXIT_ROW_ERRORS: i32 = 2;
 /// Exit code after Ctrl-C.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// Share of `--rate-limit` the client paces at. Requests are evenly spaced,
-/// but network and scheduling jitter can still move a few of them closer
-/// together on arrival; at exactly the server's limit (WorkOS: 500 writes /
-/// 10 s = 50/s, the default) that makes a sliding window see 501. 3 % below
-/// the limit absorbs ~15 requests' worth of jitter per 10 s window.
-pub const RATE_LIMIT_HEADROOM: f64 = 0.97;
-
 /// `import`: Import users, organization memberships, and role assignments from a single CSV into WorkOS
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
@@ -156,7 +149,7 @@ pub fn execute(
         };
         let mut config = ClientConfig::new(base_url, key);
         config.concurrency = in_flight;
-        config.rate_limit = Some(f64::from(args.rate_limit) * RATE_LIMIT_HEADROOM);
+        config.rate_limit = Some(f64::from(args.rate_limit));
         config.request_timeout = Duration::from_secs(args.request_timeout);
         match WorkOsClient::new(config) {
             Ok(c) => Some(c),

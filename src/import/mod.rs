@@ -16,8 +16,6 @@ pub mod pipeline;
 pub mod row;
 pub mod summary;
 
-pub use engine::{
-    Engine, MembershipOutcome, OrgRef, RowOutcome, UserOutcome, UserSpec, UserTask,
-};
+pub use engine::{Engine, MembershipOutcome, OrgRef, RowOutcome, UserOutcome, UserSpec, UserTask};
 pub use errors::{ErrorRecord, ErrorType};
 pub use orgs::{CacheStats, OrgOptions};
