@@ -223,7 +223,7 @@ fn errors_jsonl_fields_request_id_and_exit_code() {
          ragged@example.com,R\n",
     );
     let r = env.run(&csv, &["--concurrency", "1"]);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("Import completed with 6 row error(s)"));
     assert!(
         r.stdout.contains("  Errors:                 6\n"),
@@ -417,7 +417,7 @@ fn organizations_by_name_and_external_id_without_name() {
                 c@x.com,ext-no-name,\n";
     let csv = env.csv("names.csv", text);
     let r = env.run(&csv, &[]);
-    assert_eq!(r.code, 2);
+    assert_eq!(r.code, 3);
     let errors = env.errors();
     let messages: HashSet<&str> = errors
         .iter()

@@ -583,7 +583,7 @@ bad@umbrella.example,,,,Bad,,true,u2,{not json,src_org_1,,Umbrella,\n\
             ],
         )
     });
-    assert_eq!(r.code, 2, "completed with row failures: {}", r.stderr);
+    assert_eq!(r.code, 3, "completed with row failures: {}", r.stderr);
     assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
 
     // The source org id became the external id; the nameless row failed;

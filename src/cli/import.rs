@@ -23,7 +23,7 @@ use crate::import::summary::{plan_text, summary_text, Plan};
 use crate::workos::{resolve_base_url, ApiKey, ClientConfig, WorkOsClient, MISSING_KEY_MESSAGE};
 
 /// Exit code of a finished run where some rows failed.
-pub const EXIT_ROW_ERRORS: i32 = 2;
+pub const EXIT_ROW_ERRORS: i32 = 3;
 /// Exit code after Ctrl-C.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
