@@ -16,21 +16,8 @@ use serde_json::{Map, Value};
 use crate::workos::CreateUser;
 
 /// The columns the importer reads; others are ignored with a warning.
-pub const KNOWN_COLUMNS: [&str; 13] = [
-    "email",
-    "password",
-    "password_hash",
-    "password_hash_type",
-    "first_name",
-    "last_name",
-    "email_verified",
-    "external_id",
-    "metadata",
-    "org_id",
-    "org_external_id",
-    "org_name",
-    "role_slugs",
-];
+/// The import CSV header is the package `users.csv` header (import.md §2.1).
+pub const KNOWN_COLUMNS: &[&str] = crate::package::schema::USERS_HEADER;
 
 /// The organization columns (their presence makes a file multi-org).
 pub const ORG_COLUMNS: [&str; 3] = ["org_id", "org_external_id", "org_name"];
