@@ -21,26 +21,88 @@ pub enum CsvWriteError {
     NotUtf8Column { index: usize },
 }
 
+/// Bytes that force quoting: `,` `"` `\n` `\r`.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b',' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Non-zero when some byte of `w` equals `c` (the lowest flagged byte is
+/// always a true match).
+#[inline]
+fn has_byte(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
+}
+
 /// True when `field` must be wrapped in double quotes.
 pub fn needs_quotes(field: &[u8]) -> bool {
-    memchr::memchr3(b',', b'"', b'\n', field).is_some() || memchr::memchr(b'\r', field).is_some()
+    if field.len() >= 256 {
+        return memchr::memchr3(b',', b'"', b'\n', field).is_some()
+            || memchr::memchr(b'\r', field).is_some();
+    }
+    // Short fields (nearly all of them): eight bytes at a time.
+    let mut chunks = field.chunks_exact(8);
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let w = u64::from_le_bytes(word);
+        if has_byte(w, b',') | has_byte(w, b'"') | has_byte(w, b'\n') | has_byte(w, b'\r') != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| SPECIAL[b as usize])
 }
 
 /// Appends one field, quoted when needed, to `out`.
 pub fn push_field(out: &mut Vec<u8>, field: &str) {
-    let bytes = field.as_bytes();
+    push_field_bytes(out, field.as_bytes());
+}
+
+/// [`push_field`] for text already known to be UTF-8 bytes.
+pub fn push_field_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     if !needs_quotes(bytes) {
         out.extend_from_slice(bytes);
         return;
     }
+    push_quoted(out, bytes);
+}
+
+/// Appends `bytes` wrapped in double quotes, doubling embedded quotes.
+pub fn push_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    push_doubled(out, bytes);
+    out.push(b'"');
+}
+
+/// Appends `bytes` with every `"` doubled (the inside of a quoted field).
+pub fn push_doubled(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    // Worst case: every byte a quote. One pass writing into the slack
+    // beats a `memchr` per quote on quote-dense text such as JSON.
+    out.resize(start + 2 * bytes.len(), 0);
+    let buf = &mut out[start..];
+    let mut j = 0;
     for &b in bytes {
+        buf[j] = b;
+        j += 1;
         if b == b'"' {
-            out.push(b'"');
+            buf[j] = b'"';
+            j += 1;
         }
-        out.push(b);
     }
-    out.push(b'"');
+    out.truncate(start + j);
+}
+
+/// Appends one whole record (fields, quoted when needed, and the `\n`).
+pub fn push_record(out: &mut Vec<u8>, fields: &[&str]) {
+    encode_record(out, fields.iter().copied());
 }
 
 /// Writes CSV records with a fixed column count to any `Write`.
@@ -85,6 +147,14 @@ impl<W: Write> PackageCsvWriter<W> {
         Ok(())
     }
 
+    /// Writes records already encoded with [`push_record`] / [`push_field`]
+    /// (`rows` of them; the caller guarantees the width).
+    pub fn write_encoded(&mut self, bytes: &[u8], rows: u64) -> Result<(), CsvWriteError> {
+        self.inner.write_all(bytes)?;
+        self.rows += rows;
+        Ok(())
+    }
+
     /// Writes every row of a batch whose columns are all Utf8 (nulls become empty).
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), CsvWriteError> {
         if batch.num_columns() != self.columns {
@@ -113,6 +183,11 @@ impl<W: Write> PackageCsvWriter<W> {
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
+    }
+
+    /// The underlying writer.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
     }
 
     /// Data rows written so far (the header is not counted).
@@ -161,6 +236,38 @@ mod tests {
         );
         let out = render(&["a", "b", "c"], &[&[" x ", "é;#='\t", ""]]);
         assert_eq!(out, "a,b,c\n x ,é;#='\t,\n");
+    }
+
+    #[test]
+    fn quoting_doubles_every_quote() {
+        for field in ["", "\"", "a\"\"b", "{\"k\":\"v\"}", "x,y", "\"\"\"", "é\"\n"] {
+            let mut expected = vec![b'"'];
+            for &b in field.as_bytes() {
+                if b == b'"' {
+                    expected.push(b'"');
+                }
+                expected.push(b);
+            }
+            expected.push(b'"');
+            let mut out = b"pre".to_vec();
+            push_quoted(&mut out, field.as_bytes());
+            assert_eq!(&out[3..], &expected[..], "{field:?}");
+        }
+        let long = "a".repeat(300) + ",";
+        assert!(needs_quotes(long.as_bytes()) && !needs_quotes(&long.as_bytes()[..300]));
+        for len in 0..40 {
+            for at in 0..len {
+                for special in [b',', b'"', b'\n', b'\r'] {
+                    let mut f = vec![b'a'; len];
+                    assert!(!needs_quotes(&f));
+                    f[at] = special;
+                    assert!(needs_quotes(&f), "{len} {at} {special}");
+                    f[at] = special + 1;
+                    assert!(!needs_quotes(&f) || special + 1 == b'"' || special + 1 == b'\r');
+                }
+            }
+        }
+        assert!(!needs_quotes("é;#='\t$2b$10+/=".as_bytes()));
     }
 
     #[test]

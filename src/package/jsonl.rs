@@ -53,6 +53,45 @@ impl JsonlRecord {
     }
 }
 
+/// Appends a JSON string literal (serde_json's escaping) to `out`.
+pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a str to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends a JSON string literal as it appears inside a quoted CSV field:
+/// [`push_json_str`] with every `"` doubled. `scratch` is only used when the
+/// text has something to escape.
+pub fn push_json_str_csv(out: &mut Vec<u8>, s: &str, scratch: &mut Vec<u8>) {
+    let b = s.as_bytes();
+    if !b.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) {
+        out.extend_from_slice(b"\"\"");
+        out.extend_from_slice(b);
+        out.extend_from_slice(b"\"\"");
+    } else {
+        scratch.clear();
+        push_json_str(scratch, s);
+        super::csv_writer::push_doubled(out, scratch);
+    }
+}
+
+/// Appends one record with string values, byte for byte what
+/// [`JsonlWriter::write`] writes for the [`JsonlRecord`] built from the same
+/// `(key, value)` pairs in the same order (keys distinct), `\n` included.
+/// Lets callers encode records in parallel and write the bytes in order.
+pub fn push_record(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
+    out.push(b'{');
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_json_str(out, k);
+        out.push(b':');
+        push_json_str(out, v);
+    }
+    out.extend_from_slice(b"}\n");
+}
+
 /// Appends records to a JSONL stream and counts them.
 pub struct JsonlWriter<W: Write> {
     inner: W,
@@ -71,6 +110,13 @@ impl<W: Write> JsonlWriter<W> {
         Ok(())
     }
 
+    /// Writes `records` lines already encoded with [`push_record`].
+    pub fn write_encoded(&mut self, bytes: &[u8], records: u64) -> io::Result<()> {
+        self.inner.write_all(bytes)?;
+        self.records += records;
+        Ok(())
+    }
+
     /// Writes any serializable value as one line.
     pub fn write_value<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
         serde_json::to_writer(&mut self.inner, value).map_err(io::Error::other)?;
@@ -81,6 +127,11 @@ impl<W: Write> JsonlWriter<W> {
 
     pub fn records(&self) -> u64 {
         self.records
+    }
+
+    /// The underlying writer.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
     }
 
     pub fn finish(mut self) -> io::Result<W> {
@@ -106,6 +157,31 @@ mod tests {
         let line = text.strip_suffix('\n').unwrap();
         assert!(line.starts_with("{\"timestamp\":\""));
         assert!(line.ends_with("\",\"firebase_uid\":\"u1\",\"reason\":\"no_email\"}"));
+    }
+
+    #[test]
+    fn encoded_records_match_jsonl_records() {
+        let rec = JsonlRecord::warning("c\"x", "m\u{1}\n é")
+            .with_opt("firebase_uid", Some("u\\1"))
+            .with("email", "");
+        let ts = rec.get("timestamp").unwrap().as_str().unwrap().to_string();
+        let mut w = JsonlWriter::new(Vec::new());
+        w.write(&rec).unwrap();
+        let mut out = Vec::new();
+        push_record(
+            &mut out,
+            &[
+                ("timestamp", &ts),
+                ("code", "c\"x"),
+                ("message", "m\u{1}\n é"),
+                ("firebase_uid", "u\\1"),
+                ("email", ""),
+            ],
+        );
+        let mut e = JsonlWriter::new(Vec::new());
+        e.write_encoded(&out, 1).unwrap();
+        assert_eq!(e.records(), 1);
+        assert_eq!(e.finish().unwrap(), w.finish().unwrap());
     }
 
     #[test]

@@ -42,13 +42,19 @@ pub struct KeyedSpill {
 impl KeyedSpill {
     /// Creates the store in the system temporary directory (honours `TMPDIR`).
     pub fn new(label: &str) -> Result<Self, SpillError> {
+        Self::with_partitions(label, PARTITIONS)
+    }
+
+    /// [`KeyedSpill::new`] with `partitions` files (at least 1): fewer
+    /// files are cheaper to read back, more bound memory tighter.
+    pub fn with_partitions(label: &str, partitions: usize) -> Result<Self, SpillError> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("workos-migrate-{label}-"))
             .tempdir()
             .map_err(SpillError::TempDir)?;
         Ok(Self {
             dir,
-            parts: (0..PARTITIONS).map(|_| None).collect(),
+            parts: (0..partitions.max(1)).map(|_| None).collect(),
             records: 0,
         })
     }
@@ -72,7 +78,7 @@ impl KeyedSpill {
             u32::try_from(key.len()).map_err(|_| SpillError::RecordTooLarge(key.len()))?;
         let payload_len =
             u32::try_from(payload.len()).map_err(|_| SpillError::RecordTooLarge(payload.len()))?;
-        let index = (key_hash(key) % PARTITIONS as u64) as usize;
+        let index = (key_hash(key) % self.parts.len() as u64) as usize;
         let dir = self.dir.path();
         // The path is only built when a file is created or a write fails.
         let io_err = |source| SpillError::Io {
@@ -85,11 +91,15 @@ impl KeyedSpill {
             *slot = Some(BufWriter::with_capacity(32 * 1024, file));
         }
         if let Some(w) = slot.as_mut() {
-            w.write_all(&key_len.to_le_bytes()).map_err(io_err)?;
-            w.write_all(&payload_len.to_le_bytes()).map_err(io_err)?;
-            w.write_all(&seq.to_le_bytes()).map_err(io_err)?;
+            let mut head = [0u8; 16];
+            head[..4].copy_from_slice(&key_len.to_le_bytes());
+            head[4..8].copy_from_slice(&payload_len.to_le_bytes());
+            head[8..].copy_from_slice(&seq.to_le_bytes());
+            w.write_all(&head).map_err(io_err)?;
             w.write_all(key).map_err(io_err)?;
-            w.write_all(payload).map_err(io_err)?;
+            if !payload.is_empty() {
+                w.write_all(payload).map_err(io_err)?;
+            }
         }
         self.records += 1;
         Ok(())
@@ -103,7 +113,7 @@ impl KeyedSpill {
     {
         let mut data = Vec::new();
         let mut index: Vec<(usize, usize, usize, usize, u64)> = Vec::new();
-        for part in 0..PARTITIONS {
+        for part in 0..self.parts.len() {
             let Some(w) = self.parts[part].take() else {
                 continue;
             };
@@ -146,6 +156,62 @@ impl KeyedSpill {
     }
 }
 
+impl KeyedSpill {
+    /// The `seq` of every record whose key was already pushed with a smaller
+    /// `seq` (all but the first of each key), ascending. Partitions are
+    /// checked in parallel, each with a hash set of its keys (no sort), so
+    /// memory is bounded by two partitions plus the result.
+    pub fn duplicate_seqs(mut self) -> Result<Vec<u64>, SpillError> {
+        use rayon::prelude::*;
+        use std::collections::HashMap;
+        let dir = self.dir.path().to_path_buf();
+        let parts: Vec<(usize, BufWriter<File>)> = self
+            .parts
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, p)| p.take().map(|w| (i, w)))
+            .collect();
+        let found: Vec<Vec<u64>> = parts
+            .into_par_iter()
+            .map(|(part, w)| {
+                let mut data = Vec::new();
+                drain_partition(w, &Self::part_path(&dir, part), &mut data)?;
+                // ~44 bytes per key-only record.
+                let mut first: HashMap<&[u8], u64, WordHashBuild> =
+                    HashMap::with_capacity_and_hasher(data.len() / 40, WordHashBuild);
+                let mut dups = Vec::new();
+                let mut at = 0usize;
+                while at + 16 <= data.len() {
+                    let key_len = le_u32(&data[at..]) as usize;
+                    let payload_len = le_u32(&data[at + 4..]) as usize;
+                    let seq = le_u64(&data[at + 8..]);
+                    let key_start = at + 16;
+                    let end = key_start + key_len + payload_len;
+                    if end > data.len() {
+                        break;
+                    }
+                    let key = &data[key_start..key_start + key_len];
+                    match first.get_mut(key) {
+                        None => {
+                            first.insert(key, seq);
+                        }
+                        Some(s) if *s <= seq => dups.push(seq),
+                        Some(s) => {
+                            dups.push(*s);
+                            *s = seq;
+                        }
+                    }
+                    at = end;
+                }
+                Ok(dups)
+            })
+            .collect::<Result<_, SpillError>>()?;
+        let mut all: Vec<u64> = found.into_iter().flatten().collect();
+        all.sort_unstable();
+        Ok(all)
+    }
+}
+
 /// Flushes a partition writer, reads the whole partition into `data` and
 /// deletes the file.
 fn drain_partition(
@@ -176,6 +242,40 @@ fn le_u64(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[..8]);
     u64::from_le_bytes(a)
+}
+
+/// A fast `HashMap` hasher for spilled keys (they are not attacker-chosen in
+/// any way that matters: the worst case is a slow export).
+#[derive(Default, Clone, Copy)]
+struct WordHashBuild;
+
+struct WordHash(u64);
+
+impl std::hash::BuildHasher for WordHashBuild {
+    type Hasher = WordHash;
+    fn build_hasher(&self) -> WordHash {
+        WordHash(0)
+    }
+}
+
+impl std::hash::Hasher for WordHash {
+    fn finish(&self) -> u64 {
+        // Mix the high bits down: hashbrown uses the top 7 bits as tags.
+        self.0 ^ (self.0 >> 29) ^ (self.0 << 17)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // A word at a time (FxHash-style mixing): keys are ids of ~30 bytes.
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+        }
+        for &b in words.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
 }
 
 /// FNV-1a, 64 bit: stable across runs and cheap for short keys.
@@ -213,6 +313,23 @@ mod tests {
             })
             .unwrap();
         assert_eq!((groups, total), (1000, 10_000));
+    }
+
+    #[test]
+    fn duplicate_seqs_are_all_but_the_first() {
+        let mut spill = KeyedSpill::new("dups").unwrap();
+        for (seq, key) in ["a", "b", "a", "c", "b", "a"].iter().enumerate() {
+            spill.push(key.as_bytes(), seq as u64, b"").unwrap();
+        }
+        // Out of order: seq 1 of "z" comes after seq 9.
+        spill.push(b"z", 9, b"").unwrap();
+        spill.push(b"z", 7, b"x").unwrap();
+        assert_eq!(spill.duplicate_seqs().unwrap(), [2, 4, 5, 9]);
+        assert!(KeyedSpill::new("none")
+            .unwrap()
+            .duplicate_seqs()
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

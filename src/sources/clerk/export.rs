@@ -10,19 +10,24 @@
 //! in `skipped_users.jsonl` (reason `no_email`); [`ExportSummary`] reports
 //! both numbers.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
 use futures::StreamExt;
 
-use super::hashers::ScryptParams;
-use super::mapping::{clerk_stream, map_batch, MappedRow};
+use super::hashers::{convert_password, PasswordOutcome, ScryptParams};
+use super::mapping::{
+    clerk_stream, col, email_verified, metadata_cell, password_warning, OutColumns,
+};
 use super::reader::{ClerkReadError, ClerkReader};
-use crate::package::jsonl::JsonlRecord;
-use crate::package::manifest::SecretRedaction;
+use crate::package::csv_writer::{push_field, push_record as push_csv_record};
+use crate::package::jsonl::push_record;
+use crate::package::manifest::{iso_now, SecretRedaction};
 use crate::package::schema::{TOTP_SECRETS, USERS};
 use crate::package::sso::HandoffNotes;
-use crate::package::writer::PackageWriteError;
+use crate::package::writer::{BufferPool, PackageWriteError};
 use crate::package::{Manifest, MigrationPackageWriter, PackageOptions};
 use crate::progress::Progress;
 use crate::sources::mapping::{IdentityRows, MappingError, UserMappings};
@@ -121,18 +126,19 @@ pub fn export_clerk(opts: &ClerkExportOptions) -> Result<ExportSummary, ClerkExp
         .enable_all()
         .build()
         .map_err(ClerkExportError::Runtime)?;
-    runtime.block_on(run(opts, reader, &mappings, dir))
+    run(opts, reader, &mappings, dir, &runtime)
 }
 
-async fn run(
+fn run(
     opts: &ClerkExportOptions,
     reader: ClerkReader,
     mappings: &UserMappings,
     dir: PathBuf,
+    runtime: &tokio::runtime::Runtime,
 ) -> Result<ExportSummary, ClerkExportError> {
     let total_bytes = reader.total_bytes();
     // Plan before creating the package: an engine error leaves nothing behind.
-    let mut planned = clerk_stream(reader).await?;
+    let mut planned = runtime.block_on(clerk_stream(reader))?;
 
     let mut options = PackageOptions {
         provider: "clerk".into(),
@@ -151,30 +157,81 @@ async fn run(
     let mut pkg = MigrationPackageWriter::create(&dir, options)?;
     let mut identity = IdentityRows::new();
     let progress = Progress::new("clerk", total_bytes, opts.quiet);
-    let mut rows_read = 0u64;
 
-    while let Some(batch) = planned.stream.next().await {
-        let batch = match batch {
-            Ok(b) => b,
-            Err(e) => {
-                let own = planned.failure.lock().ok().and_then(|mut f| f.take());
-                return Err(match own {
-                    Some(read) => read.into(),
-                    None => e.into(),
-                });
-            }
-        };
-        let mapped = map_batch(&batch, &opts.scrypt)?;
-        rows_read += mapped.len() as u64;
-        for row in mapped {
-            write_row(&mut pkg, &mut identity, mappings, row)?;
-        }
-        progress.update(
-            planned.end_byte.load(std::sync::atomic::Ordering::Relaxed),
-            rows_read,
-        );
-    }
+    // Stages: the reader thread (inside `planned`) → the SQL on this thread,
+    // which hands each batch to a rayon task that encodes its output bytes
+    // → the writer thread, which takes them in order and appends them.
+    // Channels are bounded.
+    let (rows_read, written) = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Pending>(IN_FLIGHT);
+        let pkg = &mut pkg;
+        let identity = &mut identity;
+        let buffers = BufferPool::new();
+        let pool = &buffers.clone();
+        let writer = std::thread::Builder::new()
+            .name("clerk-writer".into())
+            .spawn_scoped(s, move || {
+                for pending in rx {
+                    let batch = pending.recv().map_err(|_| {
+                        ClerkExportError::Runtime(std::io::Error::other(
+                            "an encoding task panicked",
+                        ))
+                    })??;
+                    write_batch(pkg, identity, mappings, &batch)?;
+                    for part in batch.parts {
+                        buffers.give(part.users);
+                        buffers.give(part.upload);
+                    }
+                }
+                Ok::<(), ClerkExportError>(())
+            })
+            .map_err(ClerkExportError::Runtime)?;
+        let progress = &progress;
+        // Encoding tasks borrow the options; the scope waits for them.
+        let mapped = rayon::in_place_scope(|scope| {
+            runtime.block_on(async {
+                let mut rows_read = 0u64;
+                while let Some(batch) = planned.stream.next().await {
+                    let batch = match batch {
+                        Ok(b) => b,
+                        Err(e) => {
+                            let own = planned.failure.lock().ok().and_then(|mut f| f.take());
+                            return Err(match own {
+                                Some(read) => read.into(),
+                                None => e.into(),
+                            });
+                        }
+                    };
+                    rows_read += batch.num_rows() as u64;
+                    let (done, pending) = std::sync::mpsc::sync_channel(1);
+                    if tx.send(pending).is_err() {
+                        break; // the writer failed; its error is reported
+                    }
+                    scope.spawn(move |_| {
+                        let _ = done.send(encode_batch(&batch, &opts.scrypt, mappings, pool));
+                    });
+                    progress.update(
+                        planned.end_byte.load(std::sync::atomic::Ordering::Relaxed),
+                        rows_read,
+                    );
+                }
+                drop(tx);
+                Ok::<u64, ClerkExportError>(rows_read)
+            })
+        });
+        let written = writer.join();
+        Ok::<_, ClerkExportError>((mapped, written))
+    })?;
     progress.finish();
+    let rows_read = rows_read?;
+    match written {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(ClerkExportError::Runtime(std::io::Error::other(
+                "the writer thread panicked",
+            )))
+        }
+    }
     identity.finish(&mut pkg)?;
     if let Some(sso) = &opts.sso {
         sso.write_into(&mut pkg)?;
@@ -187,69 +244,225 @@ async fn run(
     })
 }
 
-fn write_row(
+/// Batches in flight between the SQL and the writer.
+const IN_FLIGHT: usize = 8;
+
+/// One batch being encoded: its result arrives on this channel.
+type Pending = std::sync::mpsc::Receiver<Result<EncodedBatch, ClerkExportError>>;
+
+/// The output bytes of a run of rows, one buffer per file.
+#[derive(Default)]
+struct EncodedPart {
+    users: Vec<u8>,
+    user_rows: u64,
+    /// `workos_upload/users.csv` records, and the row of each.
+    upload: Vec<u8>,
+    upload_rows: Vec<u32>,
+    skipped: Vec<u8>,
+    skipped_rows: u64,
+    warnings: Vec<u8>,
+    warning_rows: u64,
+    totp: Vec<u8>,
+    totp_rows: u64,
+    /// Exported rows with an org or role mapping.
+    identity_rows: Vec<u32>,
+}
+
+/// One SQL output batch, encoded.
+struct EncodedBatch {
+    cols: OutColumns,
+    parts: Vec<EncodedPart>,
+}
+
+/// Encodes a batch of [`super::mapping::CLERK_SQL`] output (one rayon task;
+/// batches are encoded in parallel).
+fn encode_batch(
+    batch: &RecordBatch,
+    scrypt: &ScryptParams,
+    mappings: &UserMappings,
+    buffers: &BufferPool,
+) -> Result<EncodedBatch, ClerkExportError> {
+    let cols = OutColumns::new(batch)?;
+    let parts = vec![encode_part(&cols, 0..cols.len(), scrypt, mappings, buffers)];
+    Ok(EncodedBatch { cols, parts })
+}
+
+/// Appends `value` as a cell and the separator that follows it; returns
+/// where the cell's bytes are.
+fn field(out: &mut Vec<u8>, value: &str) -> Range<usize> {
+    let start = out.len();
+    push_field(out, value);
+    let cell = start..out.len();
+    out.push(b',');
+    cell
+}
+
+/// §6.3 steps 1–7 for a run of rows, as the bytes of each file (the same
+/// rules as [`map_row`] followed by the package writes).
+fn encode_part(
+    cols: &OutColumns,
+    rows: Range<usize>,
+    scrypt: &ScryptParams,
+    mappings: &UserMappings,
+    buffers: &BufferPool,
+) -> EncodedPart {
+    let n = rows.len();
+    let mut p = EncodedPart {
+        users: buffers.take(n * 320),
+        upload: buffers.take(n * 160),
+        upload_rows: Vec::with_capacity(n),
+        ..EncodedPart::default()
+    };
+    let timestamp = iso_now();
+    let mut scratch = Vec::with_capacity(256);
+    let mut slugs = String::new();
+    let no_mappings = mappings.is_empty();
+    for row in rows {
+        let get = |c: usize| cols.get(row, c);
+        let id = get(col::ID);
+        let email = get(col::EMAIL);
+        if email.is_empty() {
+            push_record(
+                &mut p.skipped,
+                &[
+                    ("timestamp", &timestamp),
+                    ("clerk_user_id", id),
+                    ("reason", "no_email"),
+                ],
+            );
+            p.skipped_rows += 1;
+            continue;
+        }
+        let hasher = get(col::HASHER);
+        let outcome = convert_password(hasher, get(col::DIGEST), scrypt);
+        if let Some(message) = password_warning(&outcome, hasher, id) {
+            push_record(
+                &mut p.warnings,
+                &[
+                    ("timestamp", &timestamp),
+                    ("code", "unsupported_password_hasher"),
+                    ("message", &message),
+                    ("clerk_user_id", id),
+                    ("email", email),
+                ],
+            );
+            p.warning_rows += 1;
+        }
+        let (hash, hash_type) = match &outcome {
+            PasswordOutcome::Hash { hash, kind } => (hash.as_str(), kind.as_str()),
+            _ => ("", ""),
+        };
+        let verified = if email_verified(
+            email,
+            get(col::VERIFIED_EMAILS),
+            get(col::UNVERIFIED_EMAILS),
+        ) {
+            "true"
+        } else {
+            "false"
+        };
+        let (org, roles) = if no_mappings {
+            (None, &[][..])
+        } else {
+            (mappings.org(id), mappings.roles(id))
+        };
+        let org_ext = org.and_then(|o| o.org_external_id.as_deref()).unwrap_or("");
+        // org_id xor org_external_id (the import CSV rule): the WorkOS id only
+        // when the mapping has no external id.
+        let org_id = if org_ext.is_empty() {
+            org.and_then(|o| o.org_id.as_deref()).unwrap_or("")
+        } else {
+            ""
+        };
+        let org_name = org.and_then(|o| o.org_name.as_deref()).unwrap_or("");
+        slugs.clear();
+        for (j, r) in roles.iter().enumerate() {
+            if j > 0 {
+                slugs.push(',');
+            }
+            slugs.push_str(r);
+        }
+        let (first_name, last_name) = (get(col::FIRST_NAME), get(col::LAST_NAME));
+        let out = &mut p.users;
+        let email_at = field(out, email);
+        out.push(b',');
+        let hash_at = field(out, hash);
+        field(out, hash_type);
+        let first_at = field(out, first_name);
+        let last_at = field(out, last_name);
+        let verified_at = field(out, verified);
+        let id_at = field(out, id);
+        metadata_cell(cols, row, out, &mut scratch);
+        out.push(b',');
+        field(out, org_id);
+        field(out, org_ext);
+        field(out, org_name);
+        push_field(out, &slugs);
+        out.push(b'\n');
+        p.user_rows += 1;
+        // The upload row (user_id, email, email_verified, first_name,
+        // last_name, password_hash) reuses the cells just encoded: what
+        // `encode_user` would write, without quoting each field again.
+        if !id.is_empty() && !email.is_empty() {
+            let out = &p.users;
+            let up = &mut p.upload;
+            for (k, at) in [id_at, email_at, verified_at, first_at, last_at, hash_at]
+                .into_iter()
+                .enumerate()
+            {
+                if k > 0 {
+                    up.push(b',');
+                }
+                up.extend_from_slice(&out[at]);
+            }
+            up.push(b'\n');
+            p.upload_rows.push(row as u32);
+        }
+        if org.is_some() || !roles.is_empty() {
+            p.identity_rows.push(row as u32);
+        }
+        let totp = get(col::TOTP_SECRET);
+        if !totp.is_empty() {
+            push_csv_record(&mut p.totp, &[email, totp, "", email]);
+            p.totp_rows += 1;
+        }
+    }
+    p
+}
+
+/// The writer thread's side: appends an encoded batch to the package files.
+fn write_batch(
     pkg: &mut MigrationPackageWriter,
     identity: &mut IdentityRows,
     mappings: &UserMappings,
-    row: MappedRow,
-) -> Result<(), PackageWriteError> {
-    let u = match row {
-        MappedRow::Skipped { clerk_user_id } => {
-            let rec = JsonlRecord::skipped()
-                .with("clerk_user_id", clerk_user_id)
-                .with("reason", "no_email");
-            return pkg.skip(&rec);
+    batch: &EncodedBatch,
+) -> Result<(), ClerkExportError> {
+    let cols = &batch.cols;
+    for part in &batch.parts {
+        if part.skipped_rows > 0 {
+            pkg.skip_encoded(&part.skipped, part.skipped_rows)?;
         }
-        MappedRow::User(u) => u,
-    };
-    if let Some(message) = &u.password_warning {
-        let rec = JsonlRecord::warning("unsupported_password_hasher", message)
-            .with("clerk_user_id", u.external_id.as_str())
-            .with("email", u.email.as_str());
-        pkg.warn(&rec)?;
-    }
-    let org = mappings.org(&u.external_id);
-    let roles = mappings.roles(&u.external_id);
-    let org_ext = org.and_then(|o| o.org_external_id.as_deref()).unwrap_or("");
-    // org_id xor org_external_id (the import CSV rule): the WorkOS id only
-    // when the mapping has no external id.
-    let org_id = if org_ext.is_empty() {
-        org.and_then(|o| o.org_id.as_deref()).unwrap_or("")
-    } else {
-        ""
-    };
-    let org_name = org.and_then(|o| o.org_name.as_deref()).unwrap_or("");
-    let slugs = roles.join(",");
-    let verified = if u.email_verified { "true" } else { "false" };
-    pkg.write_row(
-        &USERS,
-        &[
-            &u.email,
-            "",
-            &u.password_hash,
-            u.password_hash_type,
-            &u.first_name,
-            &u.last_name,
-            verified,
-            &u.external_id,
-            &u.metadata,
-            org_id,
-            org_ext,
-            org_name,
-            &slugs,
-        ],
-    )?;
-    pkg.upload().user(
-        &u.external_id,
-        &u.email,
-        verified,
-        &u.first_name,
-        &u.last_name,
-        &u.password_hash,
-    )?;
-    identity.write_user(pkg, &u.email, &u.external_id, org, roles)?;
-    if !u.totp_secret.is_empty() {
-        pkg.write_row(&TOTP_SECRETS, &[&u.email, &u.totp_secret, "", &u.email])?;
+        if part.warning_rows > 0 {
+            pkg.warn_encoded(&part.warnings, part.warning_rows)?;
+        }
+        pkg.write_encoded(&USERS, &part.users, part.user_rows)?;
+        pkg.upload()
+            .extend_users(
+                &part.upload,
+                part.upload_rows
+                    .iter()
+                    .map(|&row| cols.get(row as usize, col::ID)),
+            )
+            .map_err(PackageWriteError::from)?;
+        for &row in &part.identity_rows {
+            let row = row as usize;
+            let id = cols.get(row, col::ID);
+            let email = cols.get(row, col::EMAIL);
+            identity.write_user(pkg, email, id, mappings.org(id), mappings.roles(id))?;
+        }
+        if part.totp_rows > 0 {
+            pkg.write_encoded(&TOTP_SECRETS, &part.totp, part.totp_rows)?;
+        }
     }
     Ok(())
 }
@@ -257,6 +470,7 @@ fn write_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package::jsonl::JsonlRecord;
 
     #[test]
     fn exports_a_small_file_with_mappings() {

@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use super::hashers::{convert_password, PasswordOutcome, ScryptParams};
 use super::reader::{ClerkReadError, ClerkReader};
 use crate::hashes::shown;
+use crate::package::jsonl::{push_json_str, push_json_str_csv};
 
 /// The SQL run over table `clerk` (the 13 normalised columns). Output columns,
 /// in order: see [`col`].
@@ -95,6 +96,14 @@ pub fn ws_trim_udf() -> ScalarUDF {
                 .ok_or_else(|| {
                     DataFusionError::Internal("ws_trim expects one Utf8 argument".into())
                 })?;
+            // Most cells have nothing to trim: then the column is returned
+            // as is instead of copied.
+            if input
+                .iter()
+                .all(|v| v.is_none_or(|t| ws_trim(t).len() == t.len()))
+            {
+                return Ok(ColumnarValue::Array(Arc::new(input.clone()) as ArrayRef));
+            }
             let out: StringArray = input.iter().map(|v| v.map(ws_trim)).collect();
             Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
         }),
@@ -124,26 +133,54 @@ impl PartitionStream for ClerkPartition {
         &self.schema
     }
 
+    /// Reads on a thread of its own ("clerk-reader"), a few batches ahead
+    /// of the query (a bounded channel), so CSV parsing overlaps the rest of
+    /// the export. Reading stops at the first error, and when the stream is
+    /// dropped.
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let reader = self.reader.lock().ok().and_then(|mut r| r.take());
         let failure = Arc::clone(&self.failure);
         let end_byte = Arc::clone(&self.end_byte);
-        let batches = reader.into_iter().flatten().map(move |item| match item {
-            Ok(b) => {
-                end_byte.store(b.end_byte, Ordering::Relaxed);
-                Ok(b.batch)
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(4);
+        if let Some(reader) = reader {
+            let spawned = std::thread::Builder::new()
+                .name("clerk-reader".into())
+                .spawn(move || {
+                    for item in reader {
+                        let (message, last) = match item {
+                            Ok(b) => {
+                                end_byte.store(b.end_byte, Ordering::Relaxed);
+                                (Ok(b.batch), false)
+                            }
+                            Err(e) => {
+                                let message = e.to_string();
+                                if let Ok(mut slot) = failure.lock() {
+                                    slot.get_or_insert(e);
+                                }
+                                (Err(DataFusionError::Execution(message)), true)
+                            }
+                        };
+                        if tx.blocking_send(message).is_err() || last {
+                            return;
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                let err = DataFusionError::Execution(format!("starting the reader thread: {e}"));
+                return Box::pin(RecordBatchStreamAdapter::new(
+                    SchemaRef::clone(&self.schema),
+                    futures::stream::once(async move { Err(err) }),
+                ));
             }
-            Err(e) => {
-                let message = e.to_string();
-                if let Ok(mut slot) = failure.lock() {
-                    slot.get_or_insert(e);
-                }
-                Err(DataFusionError::Execution(message))
-            }
-        });
+        }
+        let batches =
+            futures::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|b| (b, rx)) },
+            );
         Box::pin(RecordBatchStreamAdapter::new(
             SchemaRef::clone(&self.schema),
-            futures::stream::iter(batches),
+            batches,
         ))
     }
 }
@@ -225,6 +262,47 @@ pub fn email_verified(email: &str, verified: &str, unverified: &str) -> bool {
         split_list(list).any(|e| e.eq_ignore_ascii_case(email) || e.to_lowercase() == email)
     };
     listed(verified) || !listed(unverified)
+}
+
+/// [`metadata_json`] of row `row` into `out` (cleared first; left empty when
+/// there is no key), byte for byte, without the intermediate map.
+pub fn metadata_into(cols: &OutColumns, row: usize, out: &mut Vec<u8>) {
+    out.clear();
+    for &(k, c) in &METADATA {
+        let v = cols.get(row, c);
+        if v.is_empty() {
+            continue;
+        }
+        out.push(if out.is_empty() { b'{' } else { b',' });
+        push_json_str(out, k);
+        out.push(b':');
+        push_json_str(out, v);
+    }
+    if !out.is_empty() {
+        out.push(b'}');
+    }
+}
+
+/// Appends row `row`'s `metadata` cell of `users.csv`: the metadata JSON as
+/// a quoted CSV field (it always holds `"`), or nothing when there is none.
+/// Byte for byte `push_field` of [`metadata_into`]'s text.
+pub fn metadata_cell(cols: &OutColumns, row: usize, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+    let mut first = true;
+    for &(k, c) in &METADATA {
+        let v = cols.get(row, c);
+        if v.is_empty() {
+            continue;
+        }
+        out.extend_from_slice(if first { b"\"{\"\"" } else { b",\"\"" });
+        first = false;
+        // Keys are plain ASCII.
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\"\":");
+        push_json_str_csv(out, v, scratch);
+    }
+    if !first {
+        out.extend_from_slice(b"}\"");
+    }
 }
 
 /// The metadata JSON (string values, keys of §6.3 step 3 without
@@ -382,6 +460,37 @@ mod tests {
             r#"{"clerk_user_id":"u1","x":"q\"\n"}"#
         );
         assert_eq!(metadata_json(&[("clerk_user_id", "")]), "");
+    }
+
+    #[test]
+    fn metadata_cell_is_the_quoted_json() {
+        use arrow::array::StringArray;
+        let rows: [[&str; 13]; 3] = [
+            ["u1", "a@x.com", "", "", "ann", "+1", "", "", "a@x.com|b\"q\"@x.com", "", "", "", ""],
+            ["", "", "", "", "", "", "", "", "", "", "", "", ""],
+            ["u\n2", "b@x.com", "", "", "", "", "\u{1}", "", "", "", "", "", ""],
+        ];
+        let columns: Vec<ArrayRef> = (0..col::WIDTH)
+            .map(|c| Arc::new(StringArray::from(rows.iter().map(|r| r[c]).collect::<Vec<_>>())) as ArrayRef)
+            .collect();
+        let fields: Vec<_> = (0..col::WIDTH)
+            .map(|i| arrow::datatypes::Field::new(format!("c{i}"), DataType::Utf8, true))
+            .collect();
+        let batch = RecordBatch::try_new(
+            Arc::new(arrow::datatypes::Schema::new(fields)),
+            columns,
+        )
+        .unwrap();
+        let cols = OutColumns::new(&batch).unwrap();
+        for row in 0..rows.len() {
+            let mut text = Vec::new();
+            metadata_into(&cols, row, &mut text);
+            let mut expected = Vec::new();
+            crate::package::csv_writer::push_field(&mut expected, std::str::from_utf8(&text).unwrap());
+            let mut out = Vec::new();
+            metadata_cell(&cols, row, &mut out, &mut Vec::new());
+            assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
+        }
     }
 
     #[test]

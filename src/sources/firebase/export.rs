@@ -18,8 +18,11 @@
 //! SSO" hand-off notes.
 
 use std::fmt;
+use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
@@ -32,18 +35,23 @@ use datafusion::error::DataFusionError;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
 
-use crate::package::jsonl::JsonlRecord;
+use crate::package::csv_writer::push_field;
+use crate::package::jsonl::push_record;
+use crate::package::manifest::iso_now;
 use crate::package::schema::USERS;
 use crate::package::sso::HandoffNotes;
-use crate::package::writer::PackageWriteError;
+use crate::package::writer::{BufferPool, PackageWriteError};
 use crate::package::{Manifest, MigrationPackageWriter, PackageOptions};
 use crate::progress::Progress;
-use crate::sources::mapping::{IdentityRows, MappingError, UserMappings};
+use crate::sources::mapping::{IdentityRows, MappingError, OrgMappingEntry, UserMappings};
 use crate::sources::sso::SsoHandoff;
 
 use super::identity_platform::no_sso_secret_redaction;
 
-use super::mapping::{map_users, MappedBatch, MappingOptions, NameSplit, Password, ScryptConfig};
+use super::mapping::{
+    map_users, MappedColumns, MappingOptions, NameSplit, PasswordState, ScryptConfig,
+    ScryptEncoder,
+};
 use super::reader::{user_schema, FirebaseReader, ReadError};
 
 /// Options of `export firebase` (§7.1) minus the SSO credentials.
@@ -265,22 +273,17 @@ impl PreparedExport {
             skip_passwords: opts.skip_passwords,
             have_scrypt: scrypt.is_some(),
         };
-        let mut users = UserWriter {
-            mappings: &mappings,
-            identity: IdentityRows::new(),
-            users_read: 0,
-            next_index: 0,
-        };
-        stream_users(
+        let mut identity = IdentityRows::new();
+        let users_read = stream_users(
             reader,
             &mut pkg,
-            &mut users,
+            &mut identity,
+            &mappings,
             &mapping,
             scrypt.as_ref(),
             opts.progress,
         )?;
-        let users_read = users.users_read;
-        users.identity.finish(&mut pkg)?;
+        identity.finish(&mut pkg)?;
         if let Some(h) = &sso {
             h.write_into(&mut pkg)?;
         }
@@ -297,175 +300,373 @@ impl PreparedExport {
     }
 }
 
-/// Reader thread → channel → SQL mapping → rows.
+/// Batches in flight between two stages.
+const IN_FLIGHT: usize = 6;
+
+/// One batch being encoded: its result arrives on this channel.
+type Pending = Receiver<Result<EncodedBatch, ExportError>>;
+
+/// Three stages on their own threads, with bounded channels between them:
+/// the reader thread (scan, with the parse on rayon) → the SQL mapping on
+/// this thread, which hands every mapped batch to a rayon task that encodes
+/// its output bytes ([`encode_batch`]) → the writer thread, which takes the
+/// encoded batches in order and only appends their bytes to the package
+/// files (plus mapping rows, when there are mappings). Returns the number of
+/// users read.
 fn stream_users(
     reader: FirebaseReader,
     pkg: &mut MigrationPackageWriter,
-    users: &mut UserWriter<'_>,
+    identity: &mut IdentityRows,
+    mappings: &UserMappings,
     mapping: &MappingOptions,
     scrypt: Option<&ScryptConfig>,
     show_progress: bool,
-) -> Result<(), ExportError> {
+) -> Result<u64, ExportError> {
     let progress = Progress::new("Firebase users", reader.file_size(), !show_progress);
     let scanned = reader.progress();
-    let (tx, rx) = tokio::sync::mpsc::channel::<RecordBatch>(4);
+    let encoder = scrypt.map(ScryptEncoder::new);
+    let buffers = BufferPool::new();
+    let ctx = EncodeContext {
+        scrypt: encoder.as_ref(),
+        mappings,
+        buffers: buffers.clone(),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<RecordBatch>(IN_FLIGHT);
     let failure: Arc<Mutex<Option<ReadError>>> = Arc::default();
     let failure_slot = Arc::clone(&failure);
-    let thread = std::thread::Builder::new()
-        .name("firebase-reader".into())
-        .spawn(move || {
-            for item in reader {
-                match item {
-                    Ok(batch) => {
-                        if tx.blocking_send(batch).is_err() {
-                            return; // the consumer stopped
+    let (result, written, read) = std::thread::scope(|s| {
+        let reader_thread = std::thread::Builder::new()
+            .name("firebase-reader".into())
+            .spawn_scoped(s, move || {
+                for item in reader {
+                    match item {
+                        Ok(batch) => {
+                            if tx.blocking_send(batch).is_err() {
+                                return; // the consumer stopped
+                            }
                         }
-                    }
-                    Err(e) => {
-                        if let Ok(mut slot) = failure_slot.lock() {
-                            *slot = Some(e);
+                        Err(e) => {
+                            if let Ok(mut slot) = failure_slot.lock() {
+                                *slot = Some(e);
+                            }
+                            return;
                         }
-                        return;
                     }
                 }
-            }
-        })
-        .map_err(|e| ExportError::Internal(format!("starting the reader thread: {e}")))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ExportError::Internal(format!("starting the async runtime: {e}")))?;
-    let result =
-        runtime.block_on(async {
-            let input = futures::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|b| (Ok(b), rx))
-            });
-            let input = Box::pin(RecordBatchStreamAdapter::new(user_schema(), input));
-            let mut mapped = map_users(input, mapping).await.map_err(ExportError::Sql)?;
-            while let Some(batch) = mapped.next().await {
-                let batch = batch.map_err(ExportError::Sql)?;
-                let batch = MappedBatch::new(&batch, scrypt).map_err(ExportError::Sql)?;
-                users.write_batch(pkg, &batch)?;
-                progress.update(scanned.load(Ordering::Relaxed), users.users_read);
-            }
-            Ok::<(), ExportError>(())
-        });
-    // The mapped stream (and with it the channel) is dropped: the reader stops.
-    let joined = thread.join();
+            })
+            .map_err(|e| ExportError::Internal(format!("starting the reader thread: {e}")))?;
+        let (enc_tx, enc_rx) = sync_channel::<Pending>(IN_FLIGHT);
+        let writer_thread = std::thread::Builder::new()
+            .name("firebase-writer".into())
+            .spawn_scoped(s, move || {
+                let mut w = BatchWriter {
+                    pkg,
+                    identity,
+                    mappings,
+                    users_read: 0,
+                };
+                for pending in enc_rx {
+                    let batch = pending.recv().map_err(|_| {
+                        ExportError::Internal("an encoding task panicked".into())
+                    })??;
+                    w.write(&batch)?;
+                    for part in batch.parts {
+                        buffers.give(part.users);
+                        buffers.give(part.upload);
+                    }
+                }
+                Ok::<u64, ExportError>(w.users_read)
+            })
+            .map_err(|e| ExportError::Internal(format!("starting the writer thread: {e}")))?;
+        let result = (|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| ExportError::Internal(format!("starting the async runtime: {e}")))?;
+            let ctx = &ctx;
+            let progress = &progress;
+            let scanned = &scanned;
+            // Encoding tasks borrow the context; the scope waits for them.
+            rayon::in_place_scope(|scope| {
+                runtime.block_on(async {
+                    let input = futures::stream::unfold(rx, |mut rx| async move {
+                        rx.recv().await.map(|b| (Ok(b), rx))
+                    });
+                    let input = Box::pin(RecordBatchStreamAdapter::new(user_schema(), input));
+                    let mut mapped = map_users(input, mapping).await.map_err(ExportError::Sql)?;
+                    let mut mapped_rows = 0u64;
+                    while let Some(batch) = mapped.next().await {
+                        let batch = batch.map_err(ExportError::Sql)?;
+                        mapped_rows += batch.num_rows() as u64;
+                        let (done, pending) = sync_channel(1);
+                        if enc_tx.send(pending).is_err() {
+                            break; // the writer failed; its error is reported
+                        }
+                        scope.spawn(move |_| {
+                            let _ = done.send(encode_batch(&batch, ctx));
+                        });
+                        progress.update(scanned.load(Ordering::Relaxed), mapped_rows);
+                    }
+                    drop(enc_tx);
+                    Ok::<(), ExportError>(())
+                })
+                // The mapped stream (and with it the channel) is dropped
+                // here: the reader stops.
+            })
+        })();
+        let written = writer_thread.join();
+        let read = reader_thread.join();
+        Ok::<_, ExportError>((result, written, read))
+    })?;
     progress.finish();
     result?;
-    if joined.is_err() {
+    let users_read = match written {
+        Ok(r) => r?,
+        Err(_) => return Err(ExportError::Internal("the writer thread panicked".into())),
+    };
+    if read.is_err() {
         return Err(ExportError::Internal("the reader thread panicked".into()));
     }
     let failed = failure.lock().ok().and_then(|mut f| f.take());
     match failed {
         Some(e) => Err(e.into()),
-        None => Ok(()),
+        None => Ok(users_read),
     }
 }
 
-/// Writes mapped users in order.
-struct UserWriter<'a> {
+/// What the per-row encoding needs.
+struct EncodeContext<'a> {
+    scrypt: Option<&'a ScryptEncoder>,
     mappings: &'a UserMappings,
-    identity: IdentityRows,
-    users_read: u64,
-    next_index: u64,
+    buffers: BufferPool,
 }
 
-impl UserWriter<'_> {
-    fn write_batch(
-        &mut self,
-        pkg: &mut MigrationPackageWriter,
-        batch: &MappedBatch,
-    ) -> Result<(), ExportError> {
-        for i in 0..batch.len() {
-            let u = batch.row(i);
-            if u.user_index != self.next_index {
+/// The output bytes of a run of rows, one buffer per file.
+#[derive(Default)]
+struct EncodedPart {
+    /// `users.csv` records.
+    users: Vec<u8>,
+    user_rows: u64,
+    /// `workos_upload/users.csv` records, and the row (in the batch) of each.
+    upload: Vec<u8>,
+    upload_rows: Vec<u32>,
+    skipped: Vec<u8>,
+    skipped_rows: u64,
+    warnings: Vec<u8>,
+    warning_rows: u64,
+    /// Exported rows with an org or role mapping (their rows are written by
+    /// the writer thread, which keeps the organization set).
+    identity_rows: Vec<u32>,
+}
+
+/// One mapped batch, encoded.
+struct EncodedBatch {
+    cols: MappedColumns,
+    parts: Vec<EncodedPart>,
+}
+
+/// Encodes a mapped batch (one rayon task; batches are encoded in parallel).
+fn encode_batch(batch: &RecordBatch, ctx: &EncodeContext<'_>) -> Result<EncodedBatch, ExportError> {
+    let cols = MappedColumns::new(batch).map_err(ExportError::Sql)?;
+    let parts = vec![encode_part(&cols, 0..cols.len(), ctx)];
+    Ok(EncodedBatch { cols, parts })
+}
+
+/// Appends `value` as a cell and the separator that follows it; returns
+/// where the cell's bytes are.
+fn field(out: &mut Vec<u8>, value: &str) -> Range<usize> {
+    let start = out.len();
+    push_field(out, value);
+    let cell = start..out.len();
+    out.push(b',');
+    cell
+}
+
+/// The per-row rules of the export (what `skipped_users.jsonl`,
+/// `warnings.jsonl`, `users.csv` and the upload projection get), as bytes.
+fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>) -> EncodedPart {
+    let n = rows.len();
+    let mut p = EncodedPart {
+        users: ctx.buffers.take(n * 700),
+        upload: ctx.buffers.take(n * 320),
+        upload_rows: Vec::with_capacity(n),
+        ..EncodedPart::default()
+    };
+    let timestamp = iso_now();
+    let mut scratch = Vec::with_capacity(1024);
+    let mut phc = String::with_capacity(256);
+    let mut message = String::new();
+    let mut slugs = String::new();
+    let no_mappings = ctx.mappings.is_empty();
+    for i in rows {
+        let u = cols.user(i);
+        if let Some(reason) = u.skip_reason {
+            // §1.6: {timestamp, [firebase_uid], [email], reason}; no_email has no email.
+            let mut pairs = [("timestamp", timestamp.as_str()); 4];
+            let mut k = 1;
+            if let Some(id) = u.raw_local_id {
+                pairs[k] = ("firebase_uid", id);
+                k += 1;
+            }
+            if reason == "disabled_user" {
+                pairs[k] = ("email", u.email);
+                k += 1;
+            }
+            pairs[k] = ("reason", reason);
+            push_record(&mut p.skipped, &pairs[..=k]);
+            p.skipped_rows += 1;
+            continue;
+        }
+        let uid = u.external_id;
+        let shown_uid = if uid.is_empty() { "(no localId)" } else { uid };
+        let warning = match cols.password(i, ctx.scrypt, &mut phc) {
+            PasswordState::Hash => None,
+            PasswordState::None => {
+                phc.clear();
+                None
+            }
+            PasswordState::Missing => {
+                phc.clear();
+                message.clear();
+                let _ = write!(
+                    message,
+                    "No scrypt parameters provided for user {shown_uid}; password omitted."
+                );
+                Some("missing_scrypt_parameters")
+            }
+            PasswordState::Invalid(reason) => {
+                phc.clear();
+                message.clear();
+                let _ = write!(
+                    message,
+                    "Password hash of user {shown_uid} cannot be used ({reason}); password omitted."
+                );
+                Some("invalid_password_hash")
+            }
+        };
+        if let Some(code) = warning {
+            let mut pairs = [("timestamp", timestamp.as_str()); 5];
+            pairs[1] = ("code", code);
+            pairs[2] = ("message", message.as_str());
+            let mut k = 3;
+            if !uid.is_empty() {
+                pairs[k] = ("firebase_uid", uid);
+                k += 1;
+            }
+            pairs[k] = ("email", u.email);
+            push_record(&mut p.warnings, &pairs[..=k]);
+            p.warning_rows += 1;
+        }
+        let hash = phc.as_str();
+        let hash_type = if hash.is_empty() { "" } else { "firebase-scrypt" };
+        let (org, roles): (Option<&OrgMappingEntry>, &[String]) = if no_mappings || uid.is_empty() {
+            (None, &[])
+        } else {
+            (ctx.mappings.org(uid), ctx.mappings.roles(uid))
+        };
+        let org_ext = org
+            .and_then(|o| o.org_external_id.as_deref())
+            .unwrap_or_default();
+        // users.csv carries the WorkOS org id only when the mapping has no
+        // external id (org_id and org_external_id are exclusive; §17.17).
+        let org_id = match org {
+            Some(o) if o.org_external_id.is_none() => o.org_id.as_deref().unwrap_or_default(),
+            _ => "",
+        };
+        let org_name = org.and_then(|o| o.org_name.as_deref()).unwrap_or_default();
+        slugs.clear();
+        for (j, r) in roles.iter().enumerate() {
+            if j > 0 {
+                slugs.push(',');
+            }
+            slugs.push_str(r);
+        }
+        let out = &mut p.users;
+        let email_at = field(out, u.email);
+        out.push(b',');
+        let hash_at = field(out, hash);
+        field(out, hash_type);
+        let first_at = field(out, u.first_name);
+        let last_at = field(out, u.last_name);
+        let verified_at = field(out, u.email_verified);
+        let id_at = field(out, uid);
+        cols.metadata_cell(i, out, &mut scratch);
+        out.push(b',');
+        field(out, org_id);
+        field(out, org_ext);
+        field(out, org_name);
+        push_field(out, &slugs);
+        out.push(b'\n');
+        p.user_rows += 1;
+        // The upload row (user_id, email, email_verified, first_name,
+        // last_name, password_hash) reuses the cells just encoded: what
+        // `encode_user` would write, without quoting each field again.
+        if !uid.is_empty() && !u.email.is_empty() {
+            let out = &p.users;
+            let up = &mut p.upload;
+            for (k, at) in [id_at, email_at, verified_at, first_at, last_at, hash_at]
+                .into_iter()
+                .enumerate()
+            {
+                if k > 0 {
+                    up.push(b',');
+                }
+                up.extend_from_slice(&out[at]);
+            }
+            up.push(b'\n');
+            p.upload_rows.push(i as u32);
+        }
+        if org.is_some() || !roles.is_empty() {
+            p.identity_rows.push(i as u32);
+        }
+    }
+    p
+}
+
+/// The writer thread's side: appends encoded batches in order.
+struct BatchWriter<'a> {
+    pkg: &'a mut MigrationPackageWriter,
+    identity: &'a mut IdentityRows,
+    mappings: &'a UserMappings,
+    users_read: u64,
+}
+
+impl BatchWriter<'_> {
+    fn write(&mut self, batch: &EncodedBatch) -> Result<(), ExportError> {
+        let cols = &batch.cols;
+        for (i, &index) in cols.user_index.iter().enumerate() {
+            let expected = self.users_read + i as u64;
+            if index != expected {
                 return Err(ExportError::Internal(format!(
-                    "users out of order: got users[{}], expected users[{}]",
-                    u.user_index, self.next_index
+                    "users out of order: got users[{index}], expected users[{expected}]"
                 )));
             }
-            self.next_index += 1;
-            self.users_read += 1;
-            if let Some(reason) = u.skip_reason {
-                // §1.6: {timestamp, [firebase_uid], [email], reason}; no_email has no email.
-                let email = (reason == "disabled_user").then_some(u.email);
-                let record = JsonlRecord::skipped()
-                    .with_opt("firebase_uid", u.raw_local_id)
-                    .with_opt("email", email)
-                    .with("reason", reason);
-                pkg.skip(&record)?;
-                continue;
-            }
-            let uid = u.external_id;
-            let shown_uid = if uid.is_empty() { "(no localId)" } else { uid };
-            let uid_opt = (!uid.is_empty()).then_some(uid);
-            let (hash, hash_type) = match u.password {
-                Password::Hash(h) => (h, "firebase-scrypt"),
-                Password::MissingScryptParameters => {
-                    let message = format!(
-                        "No scrypt parameters provided for user {shown_uid}; password omitted."
-                    );
-                    let record = JsonlRecord::warning("missing_scrypt_parameters", &message)
-                        .with_opt("firebase_uid", uid_opt)
-                        .with("email", u.email);
-                    pkg.warn(&record)?;
-                    ("", "")
-                }
-                Password::Invalid(reason) => {
-                    let message =
-                        format!("Password hash of user {shown_uid} cannot be used ({reason}); password omitted.");
-                    let record = JsonlRecord::warning("invalid_password_hash", &message)
-                        .with_opt("firebase_uid", uid_opt)
-                        .with("email", u.email);
-                    pkg.warn(&record)?;
-                    ("", "")
-                }
-                Password::None => ("", ""),
-            };
-            let org = uid_opt.and_then(|id| self.mappings.org(id));
-            let roles: &[String] = uid_opt.map_or(&[], |id| self.mappings.roles(id));
-            let slugs = roles.join(",");
-            let org_ext = org
-                .and_then(|o| o.org_external_id.as_deref())
-                .unwrap_or_default();
-            // users.csv carries the WorkOS org id only when the mapping has no
-            // external id (org_id and org_external_id are exclusive; §17.17).
-            let org_id = match org {
-                Some(o) if o.org_external_id.is_none() => o.org_id.as_deref().unwrap_or_default(),
-                _ => "",
-            };
-            let org_name = org.and_then(|o| o.org_name.as_deref()).unwrap_or_default();
-            pkg.write_row(
-                &USERS,
-                &[
-                    u.email,
-                    "",
-                    hash,
-                    hash_type,
-                    u.first_name,
-                    u.last_name,
-                    u.email_verified,
-                    uid,
-                    u.metadata,
-                    org_id,
-                    org_ext,
-                    org_name,
-                    &slugs,
-                ],
-            )?;
+        }
+        self.users_read += cols.len() as u64;
+        let pkg = &mut *self.pkg;
+        for part in &batch.parts {
+            pkg.write_encoded(&USERS, &part.users, part.user_rows)?;
             pkg.upload()
-                .user(
-                    uid,
-                    u.email,
-                    u.email_verified,
-                    u.first_name,
-                    u.last_name,
-                    hash,
+                .extend_users(
+                    &part.upload,
+                    part.upload_rows
+                        .iter()
+                        .map(|&i| cols.user(i as usize).external_id),
                 )
                 .map_err(PackageWriteError::from)?;
-            self.identity.write_user(pkg, u.email, uid, org, roles)?;
+            if part.skipped_rows > 0 {
+                pkg.skip_encoded(&part.skipped, part.skipped_rows)?;
+            }
+            if part.warning_rows > 0 {
+                pkg.warn_encoded(&part.warnings, part.warning_rows)?;
+            }
+            for &i in &part.identity_rows {
+                let u = cols.user(i as usize);
+                let uid = u.external_id;
+                let org = self.mappings.org(uid);
+                let roles = self.mappings.roles(uid);
+                self.identity.write_user(pkg, u.email, uid, org, roles)?;
+            }
         }
         Ok(())
     }
@@ -519,6 +720,7 @@ mod tests {
 
     #[test]
     fn sso_handoff_adds_rows_notes_and_redaction() {
+        use crate::package::jsonl::JsonlRecord;
         use crate::package::manifest::SecretRedaction;
         use crate::sources::sso::SamlConnectionRow;
         let d = tempfile::tempdir().unwrap();

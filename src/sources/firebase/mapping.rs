@@ -30,11 +30,18 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use base64::{
+    alphabet,
+    engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
+    Engine as _,
+};
 use rayon::prelude::*;
 
 use crate::hashes::{check_password_hash, encode_firebase_scrypt};
+use crate::package::csv_writer::push_doubled;
+use crate::package::jsonl::{push_json_str, push_json_str_csv};
 
-use super::reader::user_schema;
+use super::reader::{compact_json_into, user_schema};
 
 /// How `displayName` becomes first and last name (§7.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -155,6 +162,17 @@ fn is_js_space(c: char) -> bool {
     )
 }
 
+/// True when [`js_trim`] would change `s` (a quick look at both ends first).
+fn needs_js_trim(s: &str) -> bool {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (None, _) | (_, None) => false,
+        // ASCII ends that are not whitespace: nothing to trim.
+        (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => false,
+        _ => js_trim(s).len() != s.len(),
+    }
+}
+
 /// `s.trim()` as JavaScript does it.
 pub fn js_trim(s: &str) -> &str {
     s.trim_matches(is_js_space)
@@ -179,6 +197,12 @@ pub fn js_trim_udf() -> ScalarUDF {
         Arc::new(|args: &[ColumnarValue]| match args {
             [ColumnarValue::Array(a)] => {
                 let a = as_utf8(a)?;
+                // Most values have nothing to trim: then the column is
+                // returned as is instead of copied.
+                let untouched = a.iter().all(|v| v.is_none_or(|t| !needs_js_trim(t)));
+                if untouched {
+                    return Ok(ColumnarValue::Array(Arc::new(a)));
+                }
                 let mut b = StringBuilder::with_capacity(a.len(), a.value_data().len());
                 for v in a.iter() {
                     b.append_option(v.map(js_trim));
@@ -291,6 +315,268 @@ pub enum Password<'a> {
     Invalid(&'a str),
 }
 
+/// Standard alphabet, `=` padding optional: the decoding the
+/// `firebase-scrypt` format check applies to each field.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Values of the standard base64 alphabet; 0xFF for other bytes.
+const B64_VALUES: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// True for canonical standard base64 of at least one byte: alphabet only,
+/// `=` padding absent or complete, unused bits of the last symbol zero. Every
+/// such text is accepted by [`LENIENT`] (anything else is decoded to find out).
+fn canonical_b64(s: &[u8]) -> bool {
+    let pad = s.iter().rev().take(2).take_while(|&&b| b == b'=').count();
+    let data = &s[..s.len() - pad];
+    if data.is_empty() || (pad > 0 && s.len() % 4 != 0) {
+        return false;
+    }
+    let mut last = 0u8;
+    for &b in data {
+        last = B64_VALUES[b as usize];
+        if last == 0xFF {
+            return false;
+        }
+    }
+    match data.len() % 4 {
+        0 => true,
+        2 => last & 0x0F == 0,
+        3 => last & 0x03 == 0,
+        _ => false,
+    }
+}
+
+/// Appends `s` with URL-safe base64 mapped to standard (`-`→`+`, `_`→`/`).
+fn push_standard_b64(out: &mut String, s: &str) {
+    if !s.bytes().any(|b| b == b'-' || b == b'_') {
+        out.push_str(s);
+        return;
+    }
+    out.extend(s.chars().map(|c| match c {
+        '-' => '+',
+        '_' => '/',
+        c => c,
+    }));
+}
+
+/// Encodes `$firebase-scrypt$` hashes with the project parameters
+/// (byte for byte [`encode_firebase_scrypt`]) and checks them with the result
+/// of [`check_password_hash`], without its allocations in the common case:
+/// the project part is checked once, and a user's hash and salt that are
+/// non-empty base64 without `$` cannot fail; anything else goes through the
+/// full check, which also gives the reason.
+pub struct ScryptEncoder {
+    /// `$sk=..$ss=..$r=..$m=..`
+    tail: String,
+    /// A probe hash with these project parameters passes the check.
+    project_ok: bool,
+}
+
+impl ScryptEncoder {
+    pub fn new(c: &ScryptConfig) -> Self {
+        let mut tail = String::from("$sk=");
+        push_standard_b64(&mut tail, &c.signer_key);
+        tail.push_str("$ss=");
+        push_standard_b64(&mut tail, &c.salt_separator);
+        tail.push_str(&format!("$r={}$m={}", c.rounds, c.memory_cost));
+        let probe = encode_firebase_scrypt(
+            "aGFzaA==",
+            "c2FsdA==",
+            &c.signer_key,
+            &c.salt_separator,
+            c.rounds,
+            c.memory_cost,
+        );
+        let project_ok = check_password_hash("firebase-scrypt", &probe).is_ok();
+        Self { tail, project_ok }
+    }
+
+    /// Writes the PHC string of `hash` / `salt` into `out` (cleared first);
+    /// `Err` is the check's reason (never hash material) when it fails.
+    pub fn encode(&self, hash: &str, salt: &str, out: &mut String) -> Result<(), String> {
+        out.clear();
+        out.push_str("$firebase-scrypt$hash=");
+        let h = out.len();
+        push_standard_b64(out, hash);
+        let h_end = out.len();
+        out.push_str("$salt=");
+        let s = out.len();
+        push_standard_b64(out, salt);
+        let s_end = out.len();
+        out.push_str(&self.tail);
+        let field_ok = |v: &str| {
+            if canonical_b64(v.as_bytes()) {
+                return true;
+            }
+            let mut buf = [0u8; 512];
+            !v.contains('$') && matches!(LENIENT.decode_slice(v, &mut buf), Ok(n) if n > 0)
+        };
+        if self.project_ok && field_ok(&out[h..h_end]) && field_ok(&out[s..s_end]) {
+            return Ok(());
+        }
+        match check_password_hash("firebase-scrypt", out) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// What happens to one user's password, the hash itself kept elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordState {
+    None,
+    /// The PHC string was written to the caller's buffer.
+    Hash,
+    Missing,
+    Invalid(String),
+}
+
+/// The columns of one [`mapping_sql`] output batch, for per-row work.
+pub struct MappedColumns {
+    pub user_index: Vec<u64>,
+    pub raw_local_id: StringArray,
+    pub email: StringArray,
+    pub skip_reason: StringArray,
+    pub first_name: StringArray,
+    pub last_name: StringArray,
+    pub email_verified: StringArray,
+    pub external_id: StringArray,
+    action: StringArray,
+    hash: StringArray,
+    salt: StringArray,
+    phone: StringArray,
+    photo: StringArray,
+    custom: StringArray,
+    providers: StringArray,
+    mfa: StringArray,
+    created: StringArray,
+    last_signed_in: StringArray,
+    disabled: StringArray,
+}
+
+impl MappedColumns {
+    pub fn new(batch: &RecordBatch) -> DfResult<Self> {
+        let index = batch
+            .column_by_name("user_index")
+            .ok_or_else(|| DataFusionError::Internal("mapped batch lacks user_index".into()))?;
+        let user_index = arrow::compute::cast(index, &DataType::UInt64)?
+            .as_primitive::<UInt64Type>()
+            .values()
+            .to_vec();
+        Ok(Self {
+            user_index,
+            raw_local_id: col(batch, "raw_local_id")?,
+            email: col(batch, "email")?,
+            skip_reason: col(batch, "skip_reason")?,
+            first_name: col(batch, "first_name")?,
+            last_name: col(batch, "last_name")?,
+            email_verified: col(batch, "email_verified")?,
+            external_id: col(batch, "external_id")?,
+            action: col(batch, "password_action")?,
+            hash: col(batch, "password_hash")?,
+            salt: col(batch, "salt")?,
+            phone: col(batch, "phone_number")?,
+            photo: col(batch, "photo_url")?,
+            custom: col(batch, "custom_attributes")?,
+            providers: col(batch, "provider_user_info")?,
+            mfa: col(batch, "mfa_info")?,
+            created: col(batch, "created_at")?,
+            last_signed_in: col(batch, "last_signed_in_at")?,
+            disabled: col(batch, "disabled")?,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.user_index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.user_index.is_empty()
+    }
+
+    /// Row `i` without its metadata and password (see [`Self::metadata`],
+    /// [`Self::password`]).
+    pub fn user(&self, i: usize) -> MappedUser<'_> {
+        MappedUser {
+            user_index: self.user_index[i],
+            raw_local_id: get(&self.raw_local_id, i),
+            email: get(&self.email, i).unwrap_or_default(),
+            skip_reason: get(&self.skip_reason, i),
+            first_name: get(&self.first_name, i).unwrap_or_default(),
+            last_name: get(&self.last_name, i).unwrap_or_default(),
+            email_verified: get(&self.email_verified, i).unwrap_or("false"),
+            external_id: get(&self.external_id, i).unwrap_or_default(),
+            metadata: "",
+            password: Password::None,
+        }
+    }
+
+    /// The metadata JSON of row `i` into `out` (empty when there is none).
+    pub fn metadata(&self, i: usize, out: &mut Vec<u8>) {
+        metadata_into(&self.metadata_input(i), out);
+    }
+
+    /// Appends row `i`'s `metadata` cell of `users.csv` to `out`: the
+    /// metadata JSON as a quoted CSV field (it always holds `"`), or nothing
+    /// when there is none. Byte for byte `push_field` of [`Self::metadata`].
+    pub fn metadata_cell(&self, i: usize, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+        let mark = out.len();
+        out.push(b'"');
+        if write_metadata(&self.metadata_input(i), out, true, scratch) {
+            out.push(b'"');
+        } else {
+            out.truncate(mark);
+        }
+    }
+
+    fn metadata_input(&self, i: usize) -> MetadataInput<'_> {
+        MetadataInput {
+                firebase_uid: get(&self.external_id, i),
+                phone_number: get(&self.phone, i),
+                photo_url: get(&self.photo, i),
+                custom_attributes: get(&self.custom, i),
+                provider_info: get(&self.providers, i),
+                mfa_info: get(&self.mfa, i),
+                created_at: get(&self.created, i),
+                last_signed_in_at: get(&self.last_signed_in, i),
+                disabled: get(&self.disabled, i) == Some("true"),
+        }
+    }
+
+    /// The password of row `i`; the PHC string goes to `phc`.
+    pub fn password(
+        &self,
+        i: usize,
+        scrypt: Option<&ScryptEncoder>,
+        phc: &mut String,
+    ) -> PasswordState {
+        match (get(&self.action, i), scrypt) {
+            (Some("encode"), Some(e)) => {
+                let hash = get(&self.hash, i).unwrap_or_default();
+                let salt = get(&self.salt, i).unwrap_or_default();
+                match e.encode(hash, salt, phc) {
+                    Ok(()) => PasswordState::Hash,
+                    Err(reason) => PasswordState::Invalid(reason),
+                }
+            }
+            (Some("missing_scrypt_parameters"), _) => PasswordState::Missing,
+            _ => PasswordState::None,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 enum PasswordOut {
     #[default]
@@ -327,16 +613,10 @@ pub struct MappedUser<'a> {
     pub password: Password<'a>,
 }
 
-/// A mapped batch plus the Rust-side columns (metadata, hashes).
+/// A mapped batch plus the Rust-side columns (metadata, hashes), owned per
+/// row. The export encodes rows straight from [`MappedColumns`] instead.
 pub struct MappedBatch {
-    user_index: Vec<u64>,
-    raw_local_id: StringArray,
-    email: StringArray,
-    skip_reason: StringArray,
-    first_name: StringArray,
-    last_name: StringArray,
-    email_verified: StringArray,
-    external_id: StringArray,
+    cols: MappedColumns,
     extras: Vec<Extra>,
 }
 
@@ -355,73 +635,31 @@ impl MappedBatch {
     /// Finishes a batch of [`mapping_sql`] output: metadata JSON and PHC
     /// hashes are computed in parallel.
     pub fn new(batch: &RecordBatch, scrypt: Option<&ScryptConfig>) -> DfResult<Self> {
-        let index = batch
-            .column_by_name("user_index")
-            .ok_or_else(|| DataFusionError::Internal("mapped batch lacks user_index".into()))?;
-        let user_index = arrow::compute::cast(index, &DataType::UInt64)?
-            .as_primitive::<UInt64Type>()
-            .values()
-            .to_vec();
-        let skip_reason = col(batch, "skip_reason")?;
-        let external_id = col(batch, "external_id")?;
-        let action = col(batch, "password_action")?;
-        let (hash, salt) = (col(batch, "password_hash")?, col(batch, "salt")?);
-        let (phone, photo) = (col(batch, "phone_number")?, col(batch, "photo_url")?);
-        let custom = col(batch, "custom_attributes")?;
-        let (providers, mfa) = (col(batch, "provider_user_info")?, col(batch, "mfa_info")?);
-        let (created, last_signed_in) =
-            (col(batch, "created_at")?, col(batch, "last_signed_in_at")?);
-        let disabled = col(batch, "disabled")?;
-        let extras = (0..batch.num_rows())
+        let cols = MappedColumns::new(batch)?;
+        let encoder = scrypt.map(ScryptEncoder::new);
+        let extras = (0..cols.len())
             .into_par_iter()
             .with_min_len(256)
             .map(|i| {
-                if !skip_reason.is_null(i) {
+                if !cols.skip_reason.is_null(i) {
                     return Extra::default();
                 }
-                let metadata = metadata_json(&MetadataInput {
-                    firebase_uid: get(&external_id, i),
-                    phone_number: get(&phone, i),
-                    photo_url: get(&photo, i),
-                    custom_attributes: get(&custom, i),
-                    provider_info: get(&providers, i),
-                    mfa_info: get(&mfa, i),
-                    created_at: get(&created, i),
-                    last_signed_in_at: get(&last_signed_in, i),
-                    disabled: get(&disabled, i) == Some("true"),
-                });
-                let password = match (get(&action, i), scrypt) {
-                    (Some("encode"), Some(c)) => {
-                        let phc = encode_firebase_scrypt(
-                            get(&hash, i).unwrap_or_default(),
-                            get(&salt, i).unwrap_or_default(),
-                            &c.signer_key,
-                            &c.salt_separator,
-                            c.rounds,
-                            c.memory_cost,
-                        );
-                        match check_password_hash("firebase-scrypt", &phc) {
-                            Ok(_) => PasswordOut::Hash(phc),
-                            Err(e) => PasswordOut::Invalid(e.to_string()),
-                        }
-                    }
-                    (Some("missing_scrypt_parameters"), _) => PasswordOut::Missing,
-                    _ => PasswordOut::None,
+                let mut metadata = Vec::new();
+                cols.metadata(i, &mut metadata);
+                let mut phc = String::new();
+                let password = match cols.password(i, encoder.as_ref(), &mut phc) {
+                    PasswordState::None => PasswordOut::None,
+                    PasswordState::Hash => PasswordOut::Hash(phc),
+                    PasswordState::Missing => PasswordOut::Missing,
+                    PasswordState::Invalid(r) => PasswordOut::Invalid(r),
                 };
-                Extra { metadata, password }
+                Extra {
+                    metadata: String::from_utf8(metadata).unwrap_or_default(),
+                    password,
+                }
             })
             .collect();
-        Ok(Self {
-            user_index,
-            raw_local_id: col(batch, "raw_local_id")?,
-            email: col(batch, "email")?,
-            skip_reason,
-            first_name: col(batch, "first_name")?,
-            last_name: col(batch, "last_name")?,
-            email_verified: col(batch, "email_verified")?,
-            external_id,
-            extras,
-        })
+        Ok(Self { cols, extras })
     }
 
     pub fn len(&self) -> usize {
@@ -435,14 +673,6 @@ impl MappedBatch {
     pub fn row(&self, i: usize) -> MappedUser<'_> {
         let extra = &self.extras[i];
         MappedUser {
-            user_index: self.user_index[i],
-            raw_local_id: get(&self.raw_local_id, i),
-            email: get(&self.email, i).unwrap_or_default(),
-            skip_reason: get(&self.skip_reason, i),
-            first_name: get(&self.first_name, i).unwrap_or_default(),
-            last_name: get(&self.last_name, i).unwrap_or_default(),
-            email_verified: get(&self.email_verified, i).unwrap_or("false"),
-            external_id: get(&self.external_id, i).unwrap_or_default(),
             metadata: &extra.metadata,
             password: match &extra.password {
                 PasswordOut::None => Password::None,
@@ -450,6 +680,7 @@ impl MappedBatch {
                 PasswordOut::Missing => Password::MissingScryptParameters,
                 PasswordOut::Invalid(r) => Password::Invalid(r),
             },
+            ..self.cols.user(i)
         }
     }
 }
@@ -475,15 +706,52 @@ pub struct MetadataInput<'a> {
 /// when it has a value; "" when the object would be empty.
 pub fn metadata_json(m: &MetadataInput<'_>) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(256);
-    let key = |out: &mut Vec<u8>, k: &str| {
-        out.push(if out.is_empty() { b'{' } else { b',' });
-        out.push(b'"');
+    metadata_into(m, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`metadata_json`] into `out` (cleared first; left empty when the object
+/// would be empty). Reusing `out` across users avoids an allocation each.
+pub fn metadata_into(m: &MetadataInput<'_>, out: &mut Vec<u8>) {
+    out.clear();
+    let mut scratch = Vec::new();
+    write_metadata(m, out, false, &mut scratch);
+}
+
+/// A JSON string literal, with every `"` doubled when `csv`.
+fn push_string(out: &mut Vec<u8>, s: &str, csv: bool, scratch: &mut Vec<u8>) {
+    if csv {
+        push_json_str_csv(out, s, scratch);
+    } else {
+        push_json_str(out, s);
+    }
+}
+
+/// Appends the metadata object (see [`metadata_json`]) to `out`, as CSV
+/// field content (every `"` doubled, no surrounding quotes) when `csv`.
+/// Returns false, having written nothing, when the object would be empty.
+fn write_metadata(
+    m: &MetadataInput<'_>,
+    out: &mut Vec<u8>,
+    csv: bool,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    let quote: &[u8] = if csv { b"\"\"" } else { b"\"" };
+    let mut first = true;
+    let mut key = |out: &mut Vec<u8>, k: &str| {
+        out.push(if first { b'{' } else { b',' });
+        first = false;
+        out.extend_from_slice(quote);
         out.extend_from_slice(k.as_bytes());
-        out.extend_from_slice(b"\":");
+        out.extend_from_slice(quote);
+        out.push(b':');
     };
-    // Writing a str or a Value to a Vec cannot fail.
-    let string = |out: &mut Vec<u8>, s: &str| {
-        let _ = serde_json::to_writer(&mut *out, s);
+    let raw = |out: &mut Vec<u8>, bytes: &[u8]| {
+        if csv {
+            push_doubled(out, bytes);
+        } else {
+            out.extend_from_slice(bytes);
+        }
     };
     for (k, v) in [
         ("firebase_uid", m.firebase_uid),
@@ -491,44 +759,52 @@ pub fn metadata_json(m: &MetadataInput<'_>) -> String {
         ("photo_url", m.photo_url),
     ] {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
-            key(&mut out, k);
-            string(&mut out, v);
+            key(out, k);
+            push_string(out, v, csv, scratch);
         }
     }
-    if let Some(raw) = m.custom_attributes.map(js_trim).filter(|s| !s.is_empty()) {
-        key(&mut out, "custom_attributes");
-        match serde_json::from_str::<serde_json::Value>(raw) {
-            Ok(v) => {
-                let _ = serde_json::to_writer(&mut out, &v);
+    if let Some(text) = m.custom_attributes.map(js_trim).filter(|s| !s.is_empty()) {
+        key(out, "custom_attributes");
+        // JSON is kept as (compact) JSON, anything else as a string.
+        scratch.clear();
+        if !compact_json_into(text, scratch) {
+            match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(v) => {
+                    let _ = serde_json::to_writer(&mut *scratch, &v);
+                }
+                Err(_) => push_json_str(scratch, text),
             }
-            Err(_) => string(&mut out, raw),
         }
+        raw(out, scratch);
     }
     for (k, v) in [("provider_info", m.provider_info), ("mfa_info", m.mfa_info)] {
         // The reader stores arrays only, as compact JSON.
         if let Some(v) = v.filter(|v| v.starts_with('[') && *v != "[]") {
-            key(&mut out, k);
-            out.extend_from_slice(v.as_bytes());
+            key(out, k);
+            raw(out, v.as_bytes());
         }
     }
+    let mut iso = [0u8; 24];
     for (k, v) in [
         ("created_at", m.created_at),
         ("last_signed_in_at", m.last_signed_in_at),
     ] {
-        if let Some(iso) = v.and_then(iso_from_ms_text) {
-            key(&mut out, k);
-            string(&mut out, &iso);
+        if let Some(iso) = v.and_then(|v| iso_from_ms_bytes(v, &mut iso)) {
+            key(out, k);
+            out.extend_from_slice(quote);
+            out.extend_from_slice(iso);
+            out.extend_from_slice(quote);
         }
     }
     if m.disabled {
-        key(&mut out, "disabled");
+        key(out, "disabled");
         out.extend_from_slice(b"true");
     }
-    if out.is_empty() {
-        return String::new();
+    if first {
+        return false;
     }
     out.push(b'}');
-    String::from_utf8(out).unwrap_or_default()
+    true
 }
 
 /// `new Date(parseInt(s)).toISOString()` for years 0000–9999: the integer
@@ -536,7 +812,16 @@ pub fn metadata_json(m: &MetadataInput<'_>) -> String {
 /// `None` when there is no number or the date is outside that range (the
 /// original threw on out-of-range dates).
 pub fn iso_from_ms_text(s: &str) -> Option<String> {
-    let t = js_trim(s);
+    let mut buf = [0u8; 24];
+    iso_from_ms_bytes(s, &mut buf).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// "00" to "99", concatenated.
+const DIGIT_PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// [`iso_from_ms_text`] into a stack buffer: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+fn iso_from_ms_bytes<'b>(s: &str, buf: &'b mut [u8; 24]) -> Option<&'b [u8]> {
+    let t = if needs_js_trim(s) { js_trim(s) } else { s };
     let (neg, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -549,7 +834,10 @@ pub fn iso_from_ms_text(s: &str) -> Option<String> {
     if end == 0 || end > 18 {
         return None;
     }
-    let magnitude: i64 = digits[..end].parse().ok()?;
+    // At most 18 digits: no overflow.
+    let magnitude = digits.as_bytes()[..end]
+        .iter()
+        .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
     let ms = if neg { -magnitude } else { magnitude };
     // Days since 1970-01-01 → civil date (Howard Hinnant's algorithm).
     let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
@@ -571,9 +859,28 @@ pub fn iso_from_ms_text(s: &str) -> Option<String> {
         ms_of_day / 1000 % 60,
         ms_of_day % 1000,
     );
-    Some(format!(
-        "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{sec:02}.{milli:03}Z"
-    ))
+    // Every value is in range here: two digits at a time from a table.
+    let two = |buf: &mut [u8; 24], at: usize, v: i64| {
+        let d = (v.rem_euclid(100) as usize) * 2;
+        buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    };
+    two(buf, 0, year / 100);
+    two(buf, 2, year);
+    buf[4] = b'-';
+    two(buf, 5, month);
+    buf[7] = b'-';
+    two(buf, 8, day);
+    buf[10] = b'T';
+    two(buf, 11, h);
+    buf[13] = b':';
+    two(buf, 14, m);
+    buf[16] = b':';
+    two(buf, 17, sec);
+    buf[19] = b'.';
+    buf[20] = b'0' + (milli / 100) as u8;
+    two(buf, 21, milli);
+    buf[23] = b'Z';
+    Some(&buf[..])
 }
 
 #[cfg(test)]
@@ -581,6 +888,40 @@ mod tests {
     use super::*;
     use arrow::array::{BooleanArray, UInt64Array};
     use futures::StreamExt;
+
+    #[test]
+    fn canonical_base64_is_always_accepted() {
+        use base64::Engine as _;
+        let std = base64::engine::general_purpose::STANDARD;
+        let mut seed = 7u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let chars = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_$ ";
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let len = (next() % 12) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| chars[(next() % chars.len() as u64) as usize])
+                .collect();
+            let decoded = LENIENT.decode(&text);
+            if canonical_b64(&text) {
+                accepted += 1;
+                assert!(decoded.is_ok_and(|d| !d.is_empty()), "{:?}", String::from_utf8_lossy(&text));
+            }
+        }
+        for n in 1..40 {
+            let bytes: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+            let padded = std.encode(&bytes);
+            assert!(canonical_b64(padded.as_bytes()), "{padded}");
+            assert!(canonical_b64(padded.trim_end_matches('=').as_bytes()), "{padded}");
+        }
+        assert!(accepted > 0);
+        assert!(!canonical_b64(b"") && !canonical_b64(b"=") && !canonical_b64(b"QQ=") && !canonical_b64(b"QR=="));
+    }
 
     #[test]
     fn js_trim_matches_javascript() {
@@ -643,6 +984,50 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(metadata_json(&bad), r#"{"custom_attributes":"{not json"}"#);
+    }
+
+    #[test]
+    fn metadata_cell_is_the_quoted_json() {
+        let cases = [
+            MetadataInput::default(),
+            MetadataInput {
+                firebase_uid: Some("u\"1"),
+                phone_number: Some("+1 \n"),
+                photo_url: Some("https://p/x"),
+                custom_attributes: Some(r#" {"b":"\"q\"","a":[1.5]} "#),
+                provider_info: Some(r#"[{"providerId":"pass\"word"}]"#),
+                mfa_info: Some("[]"),
+                created_at: Some("1700000000123"),
+                last_signed_in_at: Some("x"),
+                disabled: true,
+            },
+            MetadataInput {
+                custom_attributes: Some("not json, \"quoted\""),
+                ..Default::default()
+            },
+            MetadataInput {
+                created_at: Some("0"),
+                ..Default::default()
+            },
+        ];
+        for m in &cases {
+            let mut expected = Vec::new();
+            crate::package::csv_writer::push_field(&mut expected, &metadata_json(m));
+            let mut out = b"x,".to_vec();
+            let mark = out.len();
+            out.push(b'"');
+            let mut scratch = Vec::new();
+            if write_metadata(m, &mut out, true, &mut scratch) {
+                out.push(b'"');
+            } else {
+                out.truncate(mark);
+            }
+            assert_eq!(
+                String::from_utf8_lossy(&out[2..]),
+                String::from_utf8_lossy(&expected),
+                "{m:?}"
+            );
+        }
     }
 
     fn input(

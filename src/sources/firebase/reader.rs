@@ -7,10 +7,14 @@
 //!    (other keys, before or after `users`, are skipped) and cuts the `users`
 //!    array into one byte slice per user object, tracking string, escape and
 //!    brace state with `memchr`;
-//! 2. slices are collected into chunks (~8k users or 8 MiB) and each chunk is
-//!    parsed in parallel with rayon + serde_json into batches of
-//!    [`ReaderLimits::parse_batch`] users, while the scanner already cuts the
-//!    next chunk (`rayon::join`). Memory is bounded by two chunks.
+//! 2. slices are collected into chunks (~16k users or 16 MiB) and each chunk is
+//!    parsed on rayon, one task per batch of [`ReaderLimits::parse_batch`]
+//!    users, while the scanner (on the iterating thread) cuts the next ones;
+//!    at most [`PARSE_AHEAD`] batches are in flight, which bounds memory.
+//!    Users are parsed by a hand-written parser for a strict subset of JSON
+//!    (plain strings and simple escapes, canonical integers, compact arrays
+//!    and objects kept as their text); anything outside it goes through
+//!    serde_json, which also words the errors.
 //!
 //! Columns are the §7.2 fields: text fields as `Utf8` (a number is kept as its
 //! JSON text), `emailVerified` and `disabled` as `Boolean`, `providerUserInfo` /
@@ -29,6 +33,7 @@
 //! balance.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
@@ -37,14 +42,14 @@ use std::marker::PhantomData;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::array::{ArrayRef, BooleanBuilder, RecordBatch, StringBuilder, UInt64Builder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use memchr::{memchr, memchr2, memchr3};
-use rayon::prelude::*;
+use memchr::memchr;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -109,9 +114,9 @@ impl Default for ReaderLimits {
     fn default() -> Self {
         Self {
             read_block: 1 << 20,
-            chunk_users: 8192,
-            chunk_bytes: 8 << 20,
-            parse_batch: 2048,
+            chunk_users: 16384,
+            chunk_bytes: 16 << 20,
+            parse_batch: 4096,
             max_user_bytes: MAX_USER_BYTES,
         }
     }
@@ -244,6 +249,46 @@ fn describe(b: u8) -> &'static str {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `x` that is zero. The lowest flagged byte is
+/// always a true zero (higher ones may be false positives): only the lowest
+/// is used.
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Index of the first byte at or after `i` that is `"` or `\\` (or a control
+/// character below 0x20 when `control`), `s.len()` when there is none. Eight
+/// bytes at a time (SWAR): string contents are skipped without a branch per
+/// byte.
+#[inline]
+fn find_string_special(s: &[u8], mut i: usize, control: bool) -> usize {
+    while i + 8 <= s.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&s[i..i + 8]);
+        let w = u64::from_le_bytes(word);
+        let mut m = zero_bytes(w ^ (ONES * u64::from(b'"'))) | zero_bytes(w ^ (ONES * u64::from(b'\\')));
+        if control {
+            m |= w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        }
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() {
+        let c = s[i];
+        if c == b'"' || c == b'\\' || (control && c < 0x20) {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
+}
+
 /// The file as a sequence of blocks with a read position.
 struct Source {
     file: File,
@@ -331,7 +376,8 @@ impl Source {
 
     /// Appends the object starting at the current `{` through its matching
     /// `}` to `out`. Only braces outside strings count, which is all a
-    /// boundary needs; the parser checks the rest.
+    /// boundary needs; the parser checks the rest. A plain byte loop: JSON
+    /// strings are short, so per-call set-up made `memchr` slower here.
     fn take_object(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<Taken> {
         let start_len = out.len();
         let (mut depth, mut in_str, mut esc) = (0u32, false, false);
@@ -348,39 +394,33 @@ impl Source {
             }
             while i < s.len() {
                 if in_str {
-                    match memchr2(b'"', b'\\', &s[i..]) {
-                        None => i = s.len(),
-                        Some(j) => {
-                            let k = i + j;
-                            if s[k] == b'"' {
-                                in_str = false;
-                                i = k + 1;
-                            } else if k + 1 < s.len() {
-                                i = k + 2;
-                            } else {
-                                esc = true;
-                                i = s.len();
-                            }
-                        }
+                    i = find_string_special(s, i, false);
+                    if i == s.len() {
+                        break;
+                    }
+                    if s[i] == b'"' {
+                        in_str = false;
+                        i += 1;
+                    } else if i + 1 < s.len() {
+                        i += 2;
+                    } else {
+                        esc = true;
+                        i = s.len();
                     }
                 } else {
-                    match memchr3(b'"', b'{', b'}', &s[i..]) {
-                        None => i = s.len(),
-                        Some(j) => {
-                            let k = i + j;
-                            i = k + 1;
-                            match s[k] {
-                                b'"' => in_str = true,
-                                b'{' => depth += 1,
-                                _ => {
-                                    depth = depth.saturating_sub(1);
-                                    if depth == 0 {
-                                        done = true;
-                                        break;
-                                    }
-                                }
+                    let b = s[i];
+                    i += 1;
+                    match b {
+                        b'"' => in_str = true,
+                        b'{' => depth += 1,
+                        b'}' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                done = true;
+                                break;
                             }
                         }
+                        _ => {}
                     }
                 }
             }
@@ -503,6 +543,27 @@ struct Chunk {
     /// File offset of each user's `{`.
     starts: Vec<u64>,
     first_index: u64,
+    /// Where `buf` goes back when the chunk is done with.
+    pool: BufferPool,
+}
+
+/// Chunk buffers to reuse: a fresh multi-MiB buffer per chunk cost a page
+/// fault per 4 KiB as it was filled.
+type BufferPool = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// Buffers kept for reuse at most.
+const POOLED_BUFFERS: usize = 4;
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() < POOLED_BUFFERS {
+                pool.push(buf);
+            }
+        }
+    }
 }
 
 /// Where the scanner is in the top-level structure.
@@ -534,6 +595,7 @@ struct Scanner {
     seen_users: bool,
     next_index: u64,
     limits: ReaderLimits,
+    pool: BufferPool,
 }
 
 impl Scanner {
@@ -721,11 +783,17 @@ impl Scanner {
     /// Cuts the next chunk of users; `None` once the file is done.
     fn scan_chunk(&mut self) -> Result<Option<Chunk>, ReadError> {
         self.advance()?;
+        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
+        let buf = match pooled {
+            Some(b) => b,
+            None => Vec::with_capacity(self.limits.chunk_bytes.min(64 << 20) + 4096),
+        };
         let mut chunk = Chunk {
-            buf: Vec::with_capacity(self.limits.chunk_bytes.min(64 << 20) + 4096),
+            buf,
             spans: Vec::with_capacity(self.limits.chunk_users),
             starts: Vec::with_capacity(self.limits.chunk_users),
             first_index: self.next_index,
+            pool: Arc::clone(&self.pool),
         };
         while let Phase::Users { need_sep } = self.phase {
             if chunk.spans.len() >= self.limits.chunk_users
@@ -829,6 +897,185 @@ impl Scanner {
     }
 }
 
+thread_local! {
+    /// Set while a user is re-parsed the slow way (see [`parse_user`]).
+    static SLOW_JSON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The error text that makes [`parse_user`] fall back to the `Value` path.
+const NEEDS_VALUE: &str = "compact JSON needs the Value path";
+
+/// serde_json's raw-value marker key: `Value` treats an object starting with
+/// it specially, so such objects take the `Value` path too.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// Writes the compact JSON text of the value being deserialized, byte for
+/// byte what `serde_json::Value`'s `Display` gives for it (keys in input
+/// order, as with `preserve_order`), without building the `Value`. An object
+/// with a repeated key (where `Value` keeps the first position and the last
+/// value) fails with [`NEEDS_VALUE`], and so does the raw-value marker key.
+struct Compact<'o> {
+    out: &'o mut Vec<u8>,
+}
+
+impl<'de> DeserializeSeed<'de> for Compact<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Object keys, unescaped; borrowed when the input had no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Visitor<'de> for Compact<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        let _ = serde_json::to_writer(&mut *self.out, &v);
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        let _ = serde_json::to_writer(&mut *self.out, &v);
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        // Value keeps finite floats and turns the rest into null.
+        if v.is_finite() {
+            let _ = serde_json::to_writer(&mut *self.out, &v);
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        let _ = serde_json::to_writer(&mut *self.out, v);
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.out.push(b'[');
+        let mut first = true;
+        loop {
+            let mark = self.out.len();
+            if !first {
+                self.out.push(b',');
+            }
+            match seq.next_element_seed(Compact {
+                out: &mut *self.out,
+            })? {
+                Some(()) => first = false,
+                None => {
+                    self.out.truncate(mark);
+                    break;
+                }
+            }
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        self.out.push(b'{');
+        let mut keys: Vec<Cow<'de, str>> = Vec::new();
+        let mut set: Option<std::collections::HashSet<Cow<'de, str>>> = None;
+        let mut first = true;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == RAW_VALUE_TOKEN {
+                return Err(A::Error::custom(NEEDS_VALUE));
+            }
+            let repeated = match &mut set {
+                Some(set) => !set.insert(key.clone()),
+                None => {
+                    let seen = keys.contains(&key);
+                    keys.push(key.clone());
+                    if keys.len() > 32 {
+                        set = Some(keys.drain(..).collect());
+                    }
+                    seen
+                }
+            };
+            if repeated {
+                return Err(A::Error::custom(NEEDS_VALUE));
+            }
+            if !first {
+                self.out.push(b',');
+            }
+            first = false;
+            let _ = serde_json::to_writer(&mut *self.out, key.as_ref());
+            self.out.push(b':');
+            map.next_value_seed(Compact {
+                out: &mut *self.out,
+            })?;
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+}
+
+/// Appends the compact JSON text of `raw` (what `serde_json::from_str::<Value>`
+/// then `to_string` gives) to `out`; false, with `out` unchanged, when `raw`
+/// is not JSON or needs the `Value` path (a repeated key).
+pub fn compact_json_into(raw: &str, out: &mut Vec<u8>) -> bool {
+    let mark = out.len();
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let ok = Compact { out: &mut *out }.deserialize(&mut de).is_ok() && de.end().is_ok();
+    if !ok {
+        out.truncate(mark);
+    }
+    ok
+}
+
+/// The compact text of an array or object being deserialized: through
+/// [`Compact`], or through `Value` while [`SLOW_JSON`] is set.
+fn json_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::de::Error as _;
+    if SLOW_JSON.with(Cell::get) {
+        return Value::deserialize(d).map(|v| v.to_string());
+    }
+    let mut out = Vec::with_capacity(128);
+    Compact { out: &mut out }.deserialize(d)?;
+    String::from_utf8(out).map_err(|_| D::Error::custom(NEEDS_VALUE))
+}
+
 /// A field value of any JSON type, borrowing unescaped strings.
 #[derive(Debug, Default)]
 enum Flex<'a> {
@@ -837,8 +1084,10 @@ enum Flex<'a> {
     Null,
     Str(Cow<'a, str>),
     Bool(bool),
-    Num(String),
-    Json(Value),
+    /// A number's JSON text.
+    Num(Cow<'a, str>),
+    /// An array or object as compact JSON text.
+    Json { text: Cow<'a, str>, array: bool },
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Flex<'a> {
@@ -862,16 +1111,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for Flex<'a> {
                 Ok(Flex::Bool(v))
             }
             fn visit_i64<E>(self, v: i64) -> Result<Flex<'a>, E> {
-                Ok(Flex::Num(v.to_string()))
+                Ok(Flex::Num(Cow::Owned(v.to_string())))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Flex<'a>, E> {
-                Ok(Flex::Num(v.to_string()))
+                Ok(Flex::Num(Cow::Owned(v.to_string())))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Flex<'a>, E> {
-                Ok(Flex::Num(
+                Ok(Flex::Num(Cow::Owned(
                     serde_json::Number::from_f64(v)
                         .map_or_else(|| v.to_string(), |n| n.to_string()),
-                ))
+                )))
             }
             fn visit_unit<E>(self) -> Result<Flex<'a>, E> {
                 Ok(Flex::Null)
@@ -880,10 +1129,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for Flex<'a> {
                 Ok(Flex::Null)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Flex<'a>, A::Error> {
-                Value::deserialize(SeqAccessDeserializer::new(seq)).map(Flex::Json)
+                json_text(SeqAccessDeserializer::new(seq)).map(|text| Flex::Json {
+                    text: Cow::Owned(text),
+                    array: true,
+                })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Flex<'a>, A::Error> {
-                Value::deserialize(MapAccessDeserializer::new(map)).map(Flex::Json)
+                json_text(MapAccessDeserializer::new(map)).map(|text| Flex::Json {
+                    text: Cow::Owned(text),
+                    array: false,
+                })
             }
         }
         d.deserialize_any(V(PhantomData))
@@ -893,20 +1148,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for Flex<'a> {
 impl Flex<'_> {
     /// Text column value: strings as is, numbers and booleans as their JSON
     /// text, arrays and objects as compact JSON.
-    fn text(&self) -> Option<Cow<'_, str>> {
+    fn text(&self) -> Option<&str> {
         match self {
             Flex::Absent | Flex::Null => None,
-            Flex::Str(s) => Some(Cow::Borrowed(s.as_ref())),
-            Flex::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
-            Flex::Num(n) => Some(Cow::Borrowed(n.as_str())),
-            Flex::Json(v) => Some(Cow::Owned(v.to_string())),
+            Flex::Str(s) => Some(s.as_ref()),
+            Flex::Bool(b) => Some(if *b { "true" } else { "false" }),
+            Flex::Num(n) => Some(n.as_ref()),
+            Flex::Json { text, .. } => Some(text),
         }
     }
 
     /// Compact JSON text when the value is an array.
-    fn array_text(&self) -> Option<String> {
+    fn array_text(&self) -> Option<&str> {
         match self {
-            Flex::Json(v @ Value::Array(_)) => Some(v.to_string()),
+            Flex::Json { text, array: true } => Some(text),
             _ => None,
         }
     }
@@ -931,7 +1186,7 @@ impl Flex<'_> {
                 Some(!(t.is_empty() || t.eq_ignore_ascii_case("false") || t == "0"))
             }
             Flex::Num(n) => Some(n.parse::<f64>().map_or(true, |v| v != 0.0 && !v.is_nan())),
-            Flex::Json(_) => Some(true),
+            Flex::Json { .. } => Some(true),
         }
     }
 }
@@ -994,7 +1249,7 @@ impl Builders {
 
     fn push(&mut self, index: u64, u: &RawUser<'_>) {
         self.index.append_value(index);
-        let texts: [Option<Cow<'_, str>>; 12] = [
+        let texts: [Option<&str>; 12] = [
             u.local_id.text(),
             u.email.text(),
             u.display_name.text(),
@@ -1005,8 +1260,8 @@ impl Builders {
             u.created_at.text(),
             u.last_signed_in_at.text(),
             u.custom_attributes.text(),
-            u.provider_user_info.array_text().map(Cow::Owned),
-            u.mfa_info.array_text().map(Cow::Owned),
+            u.provider_user_info.array_text(),
+            u.mfa_info.array_text(),
         ];
         for (b, v) in self.text.iter_mut().zip(texts) {
             b.append_option(v);
@@ -1063,6 +1318,359 @@ fn serde_detail(e: &serde_json::Error) -> String {
     s
 }
 
+/// Which escapes a string may have on the fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escapes {
+    /// None (object keys).
+    No,
+    /// Those `Value` writes back the same way: `\"` `\\` `\b` `\f` `\n`
+    /// `\r` `\t` (inside text kept as is).
+    Canonical,
+    /// Those plus `\/` (values that are decoded or skipped).
+    Simple,
+}
+
+/// Nesting deeper than this leaves the fast path (serde_json's own limit is 128).
+const FAST_MAX_DEPTH: u32 = 100;
+
+/// A hand-written parser for the common shape of a user object: a strict
+/// subset of JSON that serde_json certainly accepts and reads the same way.
+/// Strings without escapes or control characters (their text is their
+/// value), integers in canonical form of at most 18 digits (no `-0`),
+/// literals, and, for the array and object fields, compact canonical JSON
+/// (no whitespace, no repeated keys: the text is exactly what the `Value`
+/// round trip gives, so it is kept as is). Anything else (`None`) goes to
+/// serde_json, which also produces the exact error for invalid input.
+struct FastUser<'a> {
+    text: &'a str,
+    i: usize,
+}
+
+impl<'a> FastUser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.i += 1;
+        Some(b)
+    }
+
+    fn ws(&mut self) {
+        let b = self.text.as_bytes();
+        while self.i < b.len() && matches!(b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> Option<()> {
+        let b = self.text.as_bytes();
+        if b.get(self.i..self.i + lit.len())? == lit {
+            self.i += lit.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// A string without escapes or control characters; its content.
+    fn string(&mut self) -> Option<&'a str> {
+        let (start, end, escaped) = self.scan_string(Escapes::No)?;
+        if escaped {
+            return None;
+        }
+        // Both ends are at ASCII quotes: char boundaries.
+        self.text.get(start..end)
+    }
+
+    /// A string whose escapes are all in `allowed`; the range of its raw
+    /// content and whether it had any escape. Control characters and other
+    /// escapes (`\\u` in particular) leave the fast path.
+    fn scan_string(&mut self, allowed: Escapes) -> Option<(usize, usize, bool)> {
+        self.expect(b'"')?;
+        let b = self.text.as_bytes();
+        let start = self.i;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            i = find_string_special(b, i, true);
+            match *b.get(i)? {
+                b'"' => {
+                    self.i = i + 1;
+                    return Some((start, i, escaped));
+                }
+                b'\\' => {
+                    let ok = match *b.get(i + 1)? {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => allowed != Escapes::No,
+                        // Decoded to `/`, which `Value` writes unescaped.
+                        b'/' => allowed == Escapes::Simple,
+                        _ => false,
+                    };
+                    if !ok {
+                        return None;
+                    }
+                    escaped = true;
+                    i += 2;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string value: borrowed without escapes, decoded with simple ones.
+    fn string_value(&mut self) -> Option<Cow<'a, str>> {
+        let (start, end, escaped) = self.scan_string(Escapes::Simple)?;
+        let raw = self.text.get(start..end)?;
+        if !escaped {
+            return Some(Cow::Borrowed(raw));
+        }
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            out.push(match chars.next()? {
+                'b' => '\u{8}',
+                'f' => '\u{c}',
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                other => other, // `"`, `\\`, `/`
+            });
+        }
+        Some(Cow::Owned(out))
+    }
+
+    /// `-?(0|[1-9][0-9]{0,17})`, not `-0`, not followed by `.`, `e` or a digit.
+    fn integer(&mut self) -> Option<&'a str> {
+        let b = self.text.as_bytes();
+        let start = self.i;
+        let neg = b.get(self.i) == Some(&b'-');
+        if neg {
+            self.i += 1;
+        }
+        let digits = b[self.i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || digits > 18 || (digits > 1 && b[self.i] == b'0') {
+            return None;
+        }
+        if neg && b[self.i] == b'0' {
+            return None;
+        }
+        self.i += digits;
+        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.text.get(start..self.i)
+    }
+
+    /// A value in compact canonical form (arrays and objects recursively).
+    fn canonical(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.scan_string(Escapes::Canonical).map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.integer().map(drop),
+            b'[' => {
+                if depth >= FAST_MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.canonical(depth + 1)?;
+                    match self.next()? {
+                        b',' => {}
+                        b']' => return Some(()),
+                        _ => return None,
+                    }
+                }
+            }
+            b'{' => {
+                if depth >= FAST_MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Some(());
+                }
+                let mut keys: [&str; 16] = [""; 16];
+                let mut n = 0;
+                loop {
+                    let key = self.string()?;
+                    if n == keys.len() || key == RAW_VALUE_TOKEN || keys[..n].contains(&key) {
+                        return None;
+                    }
+                    keys[n] = key;
+                    n += 1;
+                    self.expect(b':')?;
+                    self.canonical(depth + 1)?;
+                    match self.next()? {
+                        b',' => {}
+                        b'}' => return Some(()),
+                        _ => return None,
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Any value of the subset, whitespace allowed (an ignored field).
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'[' | b'{' => {
+                if depth >= FAST_MAX_DEPTH {
+                    return None;
+                }
+                let close = if self.next()? == b'[' { b']' } else { b'}' };
+                self.ws();
+                if self.peek()? == close {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    if close == b'}' {
+                        self.string()?;
+                        self.ws();
+                        self.expect(b':')?;
+                        self.ws();
+                    }
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    match self.next()? {
+                        b',' => self.ws(),
+                        c if c == close => return Some(()),
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.scan_string(Escapes::Simple).map(drop),
+            _ => self.canonical(depth),
+        }
+    }
+
+    /// The value of a known field.
+    fn flex(&mut self) -> Option<Flex<'a>> {
+        Some(match self.peek()? {
+            b'"' => Flex::Str(self.string_value()?),
+            b't' => {
+                self.literal(b"true")?;
+                Flex::Bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Flex::Bool(false)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                Flex::Null
+            }
+            b'-' | b'0'..=b'9' => Flex::Num(Cow::Borrowed(self.integer()?)),
+            c @ (b'[' | b'{') => {
+                let start = self.i;
+                self.canonical(0)?;
+                Flex::Json {
+                    text: Cow::Borrowed(self.text.get(start..self.i)?),
+                    array: c == b'[',
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    fn user(text: &'a str) -> Option<RawUser<'a>> {
+        let mut p = FastUser { text, i: 0 };
+        let mut u = RawUser::default();
+        let mut seen = 0u16;
+        p.ws();
+        p.expect(b'{')?;
+        p.ws();
+        if p.peek()? == b'}' {
+            p.i += 1;
+        } else {
+            loop {
+                let key = p.string()?;
+                p.ws();
+                p.expect(b':')?;
+                p.ws();
+                let (bit, slot) = match key {
+                    "localId" => (0, &mut u.local_id),
+                    "email" => (1, &mut u.email),
+                    "emailVerified" => (2, &mut u.email_verified),
+                    "displayName" => (3, &mut u.display_name),
+                    "photoUrl" => (4, &mut u.photo_url),
+                    "phoneNumber" => (5, &mut u.phone_number),
+                    "passwordHash" => (6, &mut u.password_hash),
+                    "salt" => (7, &mut u.salt),
+                    "disabled" => (8, &mut u.disabled),
+                    "createdAt" => (9, &mut u.created_at),
+                    "lastSignedInAt" => (10, &mut u.last_signed_in_at),
+                    "customAttributes" => (11, &mut u.custom_attributes),
+                    "providerUserInfo" => (12, &mut u.provider_user_info),
+                    "mfaInfo" => (13, &mut u.mfa_info),
+                    _ => {
+                        p.skip(1)?;
+                        p.ws();
+                        match p.next()? {
+                            b',' => {
+                                p.ws();
+                                continue;
+                            }
+                            b'}' => break,
+                            _ => return None,
+                        }
+                    }
+                };
+                // A repeated field is an error for serde: let it say so.
+                if seen & (1 << bit) != 0 {
+                    return None;
+                }
+                seen |= 1 << bit;
+                *slot = p.flex()?;
+                p.ws();
+                match p.next()? {
+                    b',' => p.ws(),
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        p.ws();
+        (p.i == text.len()).then_some(u)
+    }
+}
+
+/// Parses one user. Arrays and objects become compact text through
+/// [`Compact`]; when that fails for any reason (invalid JSON, or a repeated
+/// key that only `Value` renders right) the user is parsed again the
+/// original way, through `Value`, which also gives the error to report.
+fn parse_user(text: &str) -> Result<RawUser<'_>, serde_json::Error> {
+    if let Some(u) = FastUser::user(text) {
+        return Ok(u);
+    }
+    match serde_json::from_str(text) {
+        Ok(u) => Ok(u),
+        Err(_) => {
+            SLOW_JSON.with(|s| s.set(true));
+            let slow = serde_json::from_str(text);
+            SLOW_JSON.with(|s| s.set(false));
+            slow
+        }
+    }
+}
+
 fn parse_group(chunk: &Chunk, rows: Range<usize>, path: &Path) -> Result<RecordBatch, ReadError> {
     let bytes: usize = chunk.spans[rows.clone()].iter().map(|r| r.len()).sum();
     let mut b = Builders::new(rows.len(), bytes);
@@ -1075,7 +1683,7 @@ fn parse_group(chunk: &Chunk, rows: Range<usize>, path: &Path) -> Result<RecordB
             index,
             at: locate(path, start + e.valid_up_to() as u64),
         })?;
-        let user: RawUser<'_> = serde_json::from_str(text).map_err(|e| ReadError::UserJson {
+        let user = parse_user(text).map_err(|e| ReadError::UserJson {
             path: path.to_path_buf(),
             index,
             at: locate(path, start + offset_of(raw, e.line(), e.column()) as u64),
@@ -1089,35 +1697,25 @@ fn parse_group(chunk: &Chunk, rows: Range<usize>, path: &Path) -> Result<RecordB
     })
 }
 
-/// Parses a chunk in parallel; batches come back in file order and the first
-/// error in file order wins.
-fn parse_chunk(
-    chunk: &Chunk,
-    path: &Path,
-    parse_batch: usize,
-) -> Result<Vec<RecordBatch>, ReadError> {
-    let n = chunk.spans.len();
-    let step = parse_batch.max(1);
-    let groups: Vec<Range<usize>> = (0..n).step_by(step).map(|s| s..(s + step).min(n)).collect();
-    groups
-        .into_par_iter()
-        .map(|r| parse_group(chunk, r, path))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect()
-}
-
 /// Iterator of user batches; see the module docs.
 pub struct FirebaseReader {
     scanner: Scanner,
     path: PathBuf,
-    pending: Option<Chunk>,
-    ready: VecDeque<RecordBatch>,
+    shared_path: Arc<PathBuf>,
+    /// Batches being parsed on rayon, in file order.
+    parsing: VecDeque<Receiver<Result<RecordBatch, ReadError>>>,
+    /// A scan error, reported after the chunks before it.
     deferred: Option<ReadError>,
+    scanned_all: bool,
     finished: bool,
     progress: Arc<AtomicU64>,
     file_size: u64,
 }
+
+/// Batches parsed at once (a rayon task each). The scanner, on the caller's
+/// thread, cuts chunks until this many are in flight, so the workers always
+/// have users to parse while earlier batches are being used.
+const PARSE_AHEAD: usize = 6;
 
 impl FirebaseReader {
     /// Opens `path` and reads up to the start of the `users` array, so a file
@@ -1172,14 +1770,16 @@ impl FirebaseReader {
             seen_users: false,
             next_index: 0,
             limits,
+            pool: BufferPool::default(),
         };
         scanner.advance()?;
         Ok(Self {
             scanner,
             path: path.to_path_buf(),
-            pending: None,
-            ready: VecDeque::new(),
+            shared_path: Arc::new(path.to_path_buf()),
+            parsing: VecDeque::new(),
             deferred: None,
+            scanned_all: false,
             finished: false,
             progress: Arc::new(AtomicU64::new(0)),
             file_size: meta.len(),
@@ -1211,55 +1811,50 @@ impl Iterator for FirebaseReader {
     type Item = Result<RecordBatch, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(b) = self.ready.pop_front() {
-                return Some(Ok(b));
-            }
-            if let Some(e) = self.deferred.take() {
-                self.finished = true;
-                return Some(Err(e));
-            }
-            if self.finished {
-                return None;
-            }
-            let chunk = match self.pending.take() {
-                Some(c) => c,
-                None => match self.scan() {
-                    Ok(Some(c)) => c,
-                    Ok(None) => {
-                        self.finished = true;
-                        return None;
+        if self.finished {
+            return None;
+        }
+        // Cut chunks (here) while earlier batches are parsed (rayon).
+        while !self.scanned_all && self.parsing.len() < PARSE_AHEAD {
+            match self.scan() {
+                Ok(Some(chunk)) => {
+                    let chunk = Arc::new(chunk);
+                    let n = chunk.spans.len();
+                    let step = self.scanner.limits.parse_batch.max(1);
+                    for start in (0..n).step_by(step) {
+                        let (tx, rx) = sync_channel(1);
+                        let chunk = Arc::clone(&chunk);
+                        let path = Arc::clone(&self.shared_path);
+                        rayon::spawn(move || {
+                            // The reader may be gone; then nobody waits.
+                            let _ = tx.send(parse_group(&chunk, start..(start + step).min(n), &path));
+                        });
+                        self.parsing.push_back(rx);
                     }
-                    Err(e) => {
-                        self.finished = true;
-                        return Some(Err(e));
-                    }
-                },
-            };
-            // Parse this chunk while the scanner cuts the next one.
-            let parse_batch = self.scanner.limits.parse_batch;
-            let path = &self.path;
-            let scanner = &mut self.scanner;
-            let progress = &self.progress;
-            let (parsed, next) = rayon::join(
-                || parse_chunk(&chunk, path, parse_batch),
-                || {
-                    let r = scanner.scan_chunk();
-                    progress.store(scanner.src.offset(), Ordering::Relaxed);
-                    r
-                },
-            );
-            match parsed {
-                Ok(batches) => self.ready.extend(batches),
+                }
+                Ok(None) => self.scanned_all = true,
                 Err(e) => {
-                    self.finished = true;
-                    return Some(Err(e));
+                    self.deferred = Some(e);
+                    self.scanned_all = true;
                 }
             }
-            match next {
-                Ok(Some(c)) => self.pending = Some(c),
-                Ok(None) => self.finished = true,
-                Err(e) => self.deferred = Some(e),
+        }
+        let Some(parsed) = self.parsing.pop_front() else {
+            self.finished = true;
+            return self.deferred.take().map(Err);
+        };
+        match parsed.recv() {
+            Ok(Ok(batch)) => Some(Ok(batch)),
+            Ok(Err(e)) => {
+                self.finished = true;
+                Some(Err(e))
+            }
+            Err(_) => {
+                self.finished = true;
+                Some(Err(ReadError::Io {
+                    path: self.path.clone(),
+                    source: io::Error::other("a parser task panicked"),
+                }))
             }
         }
     }
@@ -1368,6 +1963,99 @@ mod tests {
                 .flat_map(|b| b.column(0).as_primitive::<UInt64Type>().values().to_vec())
                 .collect();
             assert_eq!(idx, [0, 1, 2, 3]);
+        }
+    }
+
+    /// Everything a parsed user contributes to a batch, comparable.
+    fn view(u: &RawUser<'_>) -> Vec<Option<String>> {
+        let t = |f: &Flex<'_>| f.text().map(str::to_string);
+        let a = |f: &Flex<'_>| f.array_text().map(str::to_string);
+        let b = |v: Option<bool>| v.map(|v| v.to_string());
+        vec![
+            t(&u.local_id),
+            t(&u.email),
+            t(&u.display_name),
+            t(&u.photo_url),
+            t(&u.phone_number),
+            t(&u.password_hash),
+            t(&u.salt),
+            t(&u.created_at),
+            t(&u.last_signed_in_at),
+            t(&u.custom_attributes),
+            a(&u.provider_user_info),
+            a(&u.mfa_info),
+            b(u.email_verified.strict_bool()),
+            b(u.disabled.truthy()),
+        ]
+    }
+
+    fn slow(text: &str) -> Result<RawUser<'_>, serde_json::Error> {
+        SLOW_JSON.with(|s| s.set(true));
+        let r = serde_json::from_str(text);
+        SLOW_JSON.with(|s| s.set(false));
+        r
+    }
+
+    #[test]
+    fn fast_and_compact_paths_agree_with_value() {
+        let samples = [
+            r#"{"localId":"a","email":"x@y","emailVerified":true,"providerUserInfo":[{"providerId":"password","rawId":"x@y"}],"createdAt":"1700000000000"}"#,
+            r#" { "localId" : "a" , "disabled" : 1, "createdAt": 1700000000000, "x": [1, {"a": "b"}] } "#,
+            r#"{"localId":"a","providerUserInfo":[ {"providerId":"password"} ]}"#,
+            r#"{"localId":"a","providerUserInfo":[{"a":1,"a":2}]}"#,
+            r#"{"localId":"a","mfaInfo":[{"n":1.5,"m":-0,"e":1e3,"u":"\u00e9\n"}],"disabled":-0}"#,
+            r#"{"localId":"a","customAttributes":{"role":"admin","n":[true,false,null,-12]}}"#,
+            r#"{"localId":"a","providerUserInfo":{"not":"array"},"mfaInfo":[]}"#,
+            r#"{"localId":"a","localId":"b"}"#,
+            r#"{"local\u0049d":"a","email":"\"q\""}"#,
+            r#"{"localId":"a","x":{"y":"z","y":"w"},"displayName":"Ann\tLee"}"#,
+            r#"{"localId":"a","providerUserInfo":[{"$serde_json::private::RawValue":"1"}]}"#,
+            r#"{"localId":"a","n":01}"#,
+            r#"{"localId":"a","n":123456789012345678901234}"#,
+            r#"{"localId":"a",}"#,
+            r#"{}"#,
+            r#"{"emailVerified":"TRUE","disabled":"0","photoUrl":null}"#,
+            r#"{"localId":"a","customAttributes":"{\"role\":\"member\"}","displayName":"A\tB \/ \\ \"q\"\b\f\r\n","providerUserInfo":[{"n":"a\"b\\c\n\t\b\f\r"}]}"#,
+            r#"{"localId":"a","providerUserInfo":[{"n":"a\/b"}],"x":"\/\"","y":["\u00e9"]}"#,
+            r#"{"localId":"a\u00e9","email":"x\y"}"#,
+            r#"{"localId":"a","email":"tab	inside"}"#,
+        ];
+        for text in samples {
+            let slow = slow(text);
+            let compact: Result<RawUser<'_>, _> = serde_json::from_str(text);
+            if let (Ok(c), Ok(s)) = (&compact, &slow) {
+                assert_eq!(view(c), view(s), "{text}");
+            }
+            assert!(!(compact.is_ok() && slow.is_err()), "{text}");
+            if let Some(f) = FastUser::user(text) {
+                let s = slow.as_ref().unwrap_or_else(|e| panic!("{text}: fast ok, serde {e}"));
+                assert_eq!(view(&f), view(s), "{text}");
+            }
+            match (parse_user(text), slow) {
+                (Ok(p), Ok(s)) => assert_eq!(view(&p), view(&s), "{text}"),
+                (Err(p), Err(s)) => assert_eq!(p.to_string(), s.to_string(), "{text}"),
+                _ => panic!("{text}: paths disagree"),
+            }
+        }
+        // The common shapes take the fast path.
+        assert!(FastUser::user(samples[0]).is_some());
+        assert!(FastUser::user(samples[1]).is_some());
+        assert!(FastUser::user(samples[5]).is_some());
+        assert!(FastUser::user(samples[2]).is_none());
+        assert!(FastUser::user(samples[16]).is_some());
+        assert!(FastUser::user(samples[17]).is_none());
+        for raw in [
+            r#"{"b":1,"a":[true,{"x":1.0}],"c":"\u00e9"}"#,
+            r#"[1, 2 ,{"k":{"k":1,"k":2}}]"#,
+            r#" "s" "#,
+            r#"{"a":1} x"#,
+        ] {
+            let mut out = b"pre".to_vec();
+            let ok = compact_json_into(raw, &mut out);
+            match serde_json::from_str::<Value>(raw) {
+                Ok(v) if ok => assert_eq!(&out[3..], v.to_string().as_bytes(), "{raw}"),
+                _ => assert_eq!(out, b"pre", "{raw}"),
+            }
         }
     }
 
