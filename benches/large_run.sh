@@ -3,8 +3,8 @@
 # generates synthetic inputs, and measures wall time and peak RSS with
 # /usr/bin/time. Checks results against the generator's truth file.
 #
-#   bash benches/large_run.sh            # 1M rows (validate + query)
-#   ROWS_10M=1 bash benches/large_run.sh # also the 10M-row validate run
+#   bash benches/large_run.sh            # 1M rows (validate, query, Firebase and Clerk exports)
+#   ROWS_10M=1 bash benches/large_run.sh # also the 10M-row validate and export runs
 #
 # Output: bench-out/ (ignored by git). Needs ~6 GB of free disk for 10M.
 set -euo pipefail
@@ -19,9 +19,17 @@ TIME=/usr/bin/time
 
 measure() { # label, command...
   local label=$1; shift
-  "$TIME" -f "%e %M" -o "$OUT/$label.time" "$@" > "$OUT/$label.out" 2> "$OUT/$label.err" || true
-  read -r secs kb < <(tail -n 1 "$OUT/$label.time")
-  echo "$label: ${secs}s wall, peak RSS $((kb / 1024)) MB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  local load_before steal_before steal_after
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  # CPU time the hypervisor gave to other guests during the run (field 9 of
+  # the "cpu" line, in clock ticks): a noisy neighbour shows up here.
+  steal_before=$(awk '/^cpu /{print $9}' /proc/stat)
+  "$TIME" -f "%e %M %U %S" -o "$OUT/$label.time" "$@" > "$OUT/$label.out" 2> "$OUT/$label.err" || true
+  steal_after=$(awk '/^cpu /{print $9}' /proc/stat)
+  read -r secs kb user sys < <(tail -n 1 "$OUT/$label.time")
+  echo "$label: ${secs}s wall, peak RSS $((kb / 1024)) MB, CPU ${user}s user + ${sys}s sys," \
+    "steal $(( (steal_after - steal_before) * 1000 / $(getconf CLK_TCK) )) ms," \
+    "load before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 check_counts() { # report.json truth.json
@@ -87,6 +95,9 @@ run_export() { # source rows label extra-args...
   local input="$OUT/$source-$label.$ext"
   [ -f "$input" ] || "$BIN/workos-migrate-synth" --format "$fmt" --users "$rows" --dirty 0.04 --seed 42 --output "$input" >&2
   rm -rf "$OUT/pkg-$source-$label"
+  # Let the delete of the previous package (and any other pending writes)
+  # reach the disk first: it is not part of this run's I/O.
+  sync
   measure "export-$source-$label" "$BIN/workos-migrate" export "$source" --from-file "$input" \
     --output-dir "$OUT/pkg-$source-$label" --quiet "$@"
   echo "  users/s: $(python3 -c "print(f'{$rows / float(open(\"$OUT/export-$source-$label.time\").read().split()[0]):,.0f}')")"
@@ -99,4 +110,5 @@ run_export clerk 1000000 1m
 if [ "${ROWS_10M:-0}" = 1 ]; then
   run_validate 10000000 10m
   run_export firebase 10000000 10m --signer-key "$SIGNER_KEY"
+  run_export clerk 10000000 10m
 fi

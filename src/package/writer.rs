@@ -146,7 +146,7 @@ pub struct BufferPool {
 }
 
 /// Buffers kept at most by a [`BufferPool`].
-const POOL_LIMIT: usize = 64;
+const POOL_LIMIT: usize = 16;
 
 impl BufferPool {
     pub fn new() -> Self {

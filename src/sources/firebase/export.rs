@@ -584,7 +584,15 @@ fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>
         let out = &mut p.users;
         let email_at = field(out, u.email);
         out.push(b',');
-        let hash_at = field(out, hash);
+        // A PHC string that passed the firebase-scrypt check is base64,
+        // `$`, `=`, letters and digits: never quoted.
+        let hash_at = {
+            let start = out.len();
+            out.extend_from_slice(hash.as_bytes());
+            let cell = start..out.len();
+            out.push(b',');
+            cell
+        };
         field(out, hash_type);
         let first_at = field(out, u.first_name);
         let last_at = field(out, u.last_name);

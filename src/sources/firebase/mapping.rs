@@ -407,6 +407,17 @@ impl ScryptEncoder {
     /// `Err` is the check's reason (never hash material) when it fails.
     pub fn encode(&self, hash: &str, salt: &str, out: &mut String) -> Result<(), String> {
         out.clear();
+        out.reserve(40 + hash.len() + salt.len() + self.tail.len());
+        // The common case: both canonical standard base64 (which has no `-`,
+        // `_` or `$`), so the text is used as is and the check cannot fail.
+        if self.project_ok && canonical_b64(hash.as_bytes()) && canonical_b64(salt.as_bytes()) {
+            out.push_str("$firebase-scrypt$hash=");
+            out.push_str(hash);
+            out.push_str("$salt=");
+            out.push_str(salt);
+            out.push_str(&self.tail);
+            return Ok(());
+        }
         out.push_str("$firebase-scrypt$hash=");
         let h = out.len();
         push_standard_b64(out, hash);
@@ -888,6 +899,30 @@ mod tests {
     use super::*;
     use arrow::array::{BooleanArray, UInt64Array};
     use futures::StreamExt;
+
+    #[test]
+    fn checked_hashes_never_need_csv_quotes() {
+        let c = ScryptConfig {
+            signer_key: "a2V5-_".into(),
+            salt_separator: "Bw==".into(),
+            rounds: 8,
+            memory_cost: 14,
+        };
+        let e = ScryptEncoder::new(&c);
+        let mut phc = String::new();
+        for (h, s) in [
+            ("aGFzaA==", "c2FsdA=="),
+            ("aGFz-_aA", "c2F_dA"),
+            ("a,b", "c"),
+            ("a\"b", "c"),
+            ("aGFzaA==", "x\ny"),
+        ] {
+            if e.encode(h, s, &mut phc).is_ok() {
+                assert!(!crate::package::csv_writer::needs_quotes(phc.as_bytes()), "{phc}");
+                assert_eq!(phc, encode_firebase_scrypt(h, s, &c.signer_key, &c.salt_separator, 8, 14));
+            }
+        }
+    }
 
     #[test]
     fn canonical_base64_is_always_accepted() {

@@ -289,15 +289,139 @@ fn find_string_special(s: &[u8], mut i: usize, control: bool) -> usize {
     s.len()
 }
 
+/// Where [`scan_object`] is inside an object, across blocks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct ObjectScan {
+    depth: u32,
+    in_str: bool,
+    /// The previous byte was a backslash inside a string.
+    esc: bool,
+}
+
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// High bit set in exactly the bytes of `w` equal to `c` (no false
+/// positives: the 7-bit add cannot carry across bytes).
+#[inline]
+fn eq_bytes(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    !(((x & LOW7) + LOW7) | x) & HIGHS
+}
+
+/// The high bits of [`eq_bytes`] packed into bits 0..8 (byte k → bit k).
+#[inline]
+fn pack_bytes(m: u64) -> u32 {
+    ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
+}
+
+/// Scans `s` for the end of an object, continuing `state` (which starts
+/// before the object's `{`); returns how many bytes were consumed and
+/// whether the matching `}` was among them. Only braces outside strings
+/// count. Eight bytes at a time: a word without a backslash is handled with
+/// bit masks (quote parity gives what is inside a string), so the loop has
+/// no branch per string; words with a backslash, and the tail, go byte by
+/// byte ([`scan_object_bytes`] is the same state machine).
+fn scan_object(s: &[u8], state: &mut ObjectScan) -> (usize, bool) {
+    let mut i = 0;
+    while i < s.len() {
+        if !state.esc && i + 8 <= s.len() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&s[i..i + 8]);
+            let w = u64::from_le_bytes(word);
+            if eq_bytes(w, b'\\') == 0 {
+                let quotes = eq_bytes(w, b'"');
+                let open = eq_bytes(w, b'{');
+                let close = eq_bytes(w, b'}');
+                // Parity of the quote count (the flags are the bytes' high
+                // bits): XOR-fold instead of a software popcount.
+                let mut fold = quotes ^ (quotes >> 32);
+                fold ^= fold >> 16;
+                fold ^= fold >> 8;
+                let flip = fold & 0x80 != 0;
+                if open | close == 0 {
+                    state.in_str ^= flip;
+                    i += 8;
+                    continue;
+                }
+                // Bit k of `parity`: odd number of quotes at bytes 0..=k.
+                let mut parity = pack_bytes(quotes);
+                parity ^= parity << 1;
+                parity ^= parity << 2;
+                parity ^= parity << 4;
+                let inside = if state.in_str { !parity } else { parity };
+                let open = pack_bytes(open) & !inside;
+                let close = pack_bytes(close) & !inside;
+                let mut braces = (open | close) & 0xFF;
+                while braces != 0 {
+                    let k = braces.trailing_zeros();
+                    if open >> k & 1 == 1 {
+                        state.depth += 1;
+                    } else {
+                        state.depth = state.depth.saturating_sub(1);
+                        if state.depth == 0 {
+                            // After the `}`, the state is outside any string.
+                            state.in_str = false;
+                            return (i + k as usize + 1, true);
+                        }
+                    }
+                    braces &= braces - 1;
+                }
+                state.in_str ^= flip;
+                i += 8;
+                continue;
+            }
+        }
+        let (n, done) = scan_object_bytes(&s[i..(i + 8).min(s.len())], state);
+        i += n;
+        if done {
+            return (i, true);
+        }
+    }
+    (i, false)
+}
+
+/// [`scan_object`] one byte at a time.
+fn scan_object_bytes(s: &[u8], state: &mut ObjectScan) -> (usize, bool) {
+    for (i, &b) in s.iter().enumerate() {
+        if state.esc {
+            state.esc = false;
+        } else if state.in_str {
+            if b == b'\\' {
+                state.esc = true;
+            } else if b == b'"' {
+                state.in_str = false;
+            }
+        } else {
+            match b {
+                b'"' => state.in_str = true,
+                b'{' => state.depth += 1,
+                b'}' => {
+                    state.depth = state.depth.saturating_sub(1);
+                    if state.depth == 0 {
+                        return (i + 1, true);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (s.len(), false)
+}
+
 /// The file as a sequence of blocks with a read position.
 struct Source {
     file: File,
+    /// The bytes read and not yet released (`buf.len()` is the end).
     buf: Vec<u8>,
     pos: usize,
-    end: usize,
     /// File offset of `buf[0]`.
     base: u64,
     eof: bool,
+    /// Bytes read at a time.
+    block: usize,
+    /// While a chunk is being cut, consumed bytes stay: the chunk's users
+    /// are slices of this buffer, which then becomes the chunk's.
+    keep: bool,
 }
 
 /// How copying or skipping a value ended.
@@ -311,39 +435,53 @@ impl Source {
     fn new(file: File, base: u64, block: usize) -> Self {
         Self {
             file,
-            buf: vec![0; block.max(1)],
+            buf: Vec::with_capacity(block.max(1)),
             pos: 0,
-            end: 0,
             base,
             eof: false,
+            block: block.max(1),
+            keep: false,
         }
     }
 
     /// Makes at least one unread byte available; false at the end of the file.
     fn fill(&mut self) -> io::Result<bool> {
-        if self.pos < self.end {
+        if self.pos < self.buf.len() {
             return Ok(true);
         }
         if self.eof {
             return Ok(false);
         }
-        self.base += self.end as u64;
-        self.pos = 0;
-        self.end = 0;
-        loop {
-            match self.file.read(&mut self.buf) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(false);
-                }
-                Ok(n) => {
-                    self.end = n;
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        if !self.keep {
+            self.base += self.buf.len() as u64;
+            self.buf.clear();
+            self.pos = 0;
         }
+        self.buf.reserve(self.block);
+        // Appends into the spare capacity without zeroing it first.
+        match (&mut self.file)
+            .take(self.block as u64)
+            .read_to_end(&mut self.buf)
+        {
+            Ok(0) => {
+                self.eof = true;
+                Ok(false)
+            }
+            Ok(_) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hands over the bytes before the read position (the cut chunk) and
+    /// keeps reading from a buffer that starts with the unread rest.
+    fn cut(&mut self, mut next: Vec<u8>) -> Vec<u8> {
+        next.clear();
+        next.extend_from_slice(&self.buf[self.pos..]);
+        let mut done = std::mem::replace(&mut self.buf, next);
+        done.truncate(self.pos);
+        self.base += self.pos as u64;
+        self.pos = 0;
+        done
     }
 
     fn offset(&self) -> u64 {
@@ -356,7 +494,7 @@ impl Source {
             if !self.fill()? {
                 return Ok(None);
             }
-            let s = &self.buf[self.pos..self.end];
+            let s = &self.buf[self.pos..];
             match s
                 .iter()
                 .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
@@ -365,7 +503,7 @@ impl Source {
                     self.pos += i;
                     return Ok(Some(s[i]));
                 }
-                None => self.pos = self.end,
+                None => self.pos = self.buf.len(),
             }
         }
     }
@@ -374,59 +512,20 @@ impl Source {
         self.pos += 1;
     }
 
-    /// Appends the object starting at the current `{` through its matching
-    /// `}` to `out`. Only braces outside strings count, which is all a
-    /// boundary needs; the parser checks the rest. A plain byte loop: JSON
-    /// strings are short, so per-call set-up made `memchr` slower here.
-    fn take_object(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<Taken> {
-        let start_len = out.len();
-        let (mut depth, mut in_str, mut esc) = (0u32, false, false);
+    /// Moves past the object starting at the current `{`, through its
+    /// matching `}` (call with `keep` set: the object is then
+    /// `buf[start..pos]`). Only braces outside strings count, which is all a
+    /// boundary needs; the parser checks the rest. See [`scan_object`].
+    fn take_object(&mut self, max: usize) -> io::Result<Taken> {
+        let start = self.pos;
+        let mut state = ObjectScan::default();
         loop {
             if !self.fill()? {
                 return Ok(Taken::Eof);
             }
-            let s = &self.buf[self.pos..self.end];
-            let mut i = 0;
-            let mut done = false;
-            if esc {
-                i = 1;
-                esc = false;
-            }
-            while i < s.len() {
-                if in_str {
-                    i = find_string_special(s, i, false);
-                    if i == s.len() {
-                        break;
-                    }
-                    if s[i] == b'"' {
-                        in_str = false;
-                        i += 1;
-                    } else if i + 1 < s.len() {
-                        i += 2;
-                    } else {
-                        esc = true;
-                        i = s.len();
-                    }
-                } else {
-                    let b = s[i];
-                    i += 1;
-                    match b {
-                        b'"' => in_str = true,
-                        b'{' => depth += 1,
-                        b'}' => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                done = true;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            out.extend_from_slice(&s[..i]);
+            let (i, done) = scan_object(&self.buf[self.pos..], &mut state);
             self.pos += i;
-            if out.len() - start_len > max {
+            if self.pos - start > max {
                 return Ok(Taken::TooLarge);
             }
             if done {
@@ -451,7 +550,7 @@ impl Source {
                 if !self.fill()? {
                     return Ok(Taken::Complete);
                 }
-                let s = &self.buf[self.pos..self.end];
+                let s = &self.buf[self.pos..];
                 match s
                     .iter()
                     .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
@@ -460,7 +559,7 @@ impl Source {
                         self.pos += i;
                         return Ok(Taken::Complete);
                     }
-                    None => self.pos = self.end,
+                    None => self.pos = self.buf.len(),
                 }
             }
         }
@@ -469,7 +568,7 @@ impl Source {
             if !self.fill()? {
                 return Ok(Taken::Eof);
             }
-            let s = &self.buf[self.pos..self.end];
+            let s = &self.buf[self.pos..];
             for (i, &b) in s.iter().enumerate() {
                 if in_str {
                     if esc {
@@ -494,7 +593,7 @@ impl Source {
                     _ => {}
                 }
             }
-            self.pos = self.end;
+            self.pos = self.buf.len();
         }
     }
 
@@ -506,7 +605,7 @@ impl Source {
             if !self.fill()? {
                 return Ok(Taken::Eof);
             }
-            let s = &self.buf[self.pos..self.end];
+            let s = &self.buf[self.pos..];
             let mut end = None;
             for (i, &b) in s.iter().enumerate() {
                 if esc {
@@ -530,7 +629,7 @@ impl Source {
                     self.pos += i + 1;
                     return Ok(Taken::Complete);
                 }
-                None => self.pos = self.end,
+                None => self.pos = self.buf.len(),
             }
         }
     }
@@ -552,7 +651,7 @@ struct Chunk {
 type BufferPool = Arc<Mutex<Vec<Vec<u8>>>>;
 
 /// Buffers kept for reuse at most.
-const POOLED_BUFFERS: usize = 4;
+const POOLED_BUFFERS: usize = 2;
 
 impl Drop for Chunk {
     fn drop(&mut self) {
@@ -783,21 +882,51 @@ impl Scanner {
     /// Cuts the next chunk of users; `None` once the file is done.
     fn scan_chunk(&mut self) -> Result<Option<Chunk>, ReadError> {
         self.advance()?;
-        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
-        let buf = match pooled {
-            Some(b) => b,
-            None => Vec::with_capacity(self.limits.chunk_bytes.min(64 << 20) + 4096),
+        let mut spans = Vec::with_capacity(self.limits.chunk_users);
+        let mut starts = Vec::with_capacity(self.limits.chunk_users);
+        let first_index = self.next_index;
+        // The users stay where they were read: the read buffer becomes the
+        // chunk (no copy), and the unread rest moves to the next buffer.
+        self.src.keep = true;
+        let scanned = self.scan_users(&mut spans, &mut starts);
+        self.src.keep = false;
+        scanned?;
+        let chunk = if spans.is_empty() {
+            None
+        } else {
+            let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
+            let next = match pooled {
+                Some(b) => b,
+                None => Vec::with_capacity(
+                    self.limits.chunk_bytes.min(64 << 20) + 2 * self.limits.read_block,
+                ),
+            };
+            Some(Chunk {
+                buf: self.src.cut(next),
+                spans,
+                starts,
+                first_index,
+                pool: Arc::clone(&self.pool),
+            })
         };
-        let mut chunk = Chunk {
-            buf,
-            spans: Vec::with_capacity(self.limits.chunk_users),
-            starts: Vec::with_capacity(self.limits.chunk_users),
-            first_index: self.next_index,
-            pool: Arc::clone(&self.pool),
-        };
+        if !matches!(self.phase, Phase::Users { .. }) {
+            // The array ended: check the rest of the file now.
+            self.advance()?;
+        }
+        Ok(chunk)
+    }
+
+    /// The users of one chunk: their ranges in the read buffer and their
+    /// file offsets.
+    fn scan_users(
+        &mut self,
+        spans: &mut Vec<Range<usize>>,
+        starts: &mut Vec<u64>,
+    ) -> Result<(), ReadError> {
+        let chunk_start = self.src.pos;
         while let Phase::Users { need_sep } = self.phase {
-            if chunk.spans.len() >= self.limits.chunk_users
-                || chunk.buf.len() >= self.limits.chunk_bytes
+            if spans.len() >= self.limits.chunk_users
+                || self.src.pos - chunk_start >= self.limits.chunk_bytes
             {
                 break;
             }
@@ -838,13 +967,9 @@ impl Scanner {
             match t {
                 Some(b'{') => {
                     let start = self.src.offset();
-                    let from = chunk.buf.len();
+                    let from = self.src.pos;
                     let limit = self.limits.max_user_bytes;
-                    match self
-                        .src
-                        .take_object(&mut chunk.buf, limit)
-                        .map_err(|e| self.io(e))?
-                    {
+                    match self.src.take_object(limit).map_err(|e| self.io(e))? {
                         Taken::Complete => {}
                         Taken::Eof => {
                             return Err(ReadError::TruncatedUser {
@@ -866,8 +991,8 @@ impl Scanner {
                             })
                         }
                     }
-                    chunk.spans.push(from..chunk.buf.len());
-                    chunk.starts.push(start);
+                    spans.push(from..self.src.pos);
+                    starts.push(start);
                     self.next_index += 1;
                     self.phase = Phase::Users { need_sep: true };
                 }
@@ -889,11 +1014,7 @@ impl Scanner {
                 }
             }
         }
-        if !matches!(self.phase, Phase::Users { .. }) {
-            // The array ended: check the rest of the file now.
-            self.advance()?;
-        }
-        Ok((!chunk.spans.is_empty()).then_some(chunk))
+        Ok(())
     }
 }
 
@@ -1238,8 +1359,14 @@ impl Builders {
         Self {
             index: UInt64Builder::with_capacity(rows),
             text: std::array::from_fn(|i| {
-                // email, names and hashes are the big ones; the rest start small.
-                let guess = if i < 6 { bytes / 8 } else { bytes / 16 };
+                // Password hashes and provider lists are the big ones, then
+                // ids, emails and names; the rest start small. (Growing a
+                // buffer copies it; unused capacity is never touched.)
+                let guess = match i {
+                    5 | 10 => bytes / 4,
+                    0..=4 => bytes / 8,
+                    _ => bytes / 16,
+                };
                 StringBuilder::with_capacity(rows, guess)
             }),
             email_verified: BooleanBuilder::with_capacity(rows),
@@ -2056,6 +2183,52 @@ mod tests {
                 Ok(v) if ok => assert_eq!(&out[3..], v.to_string().as_bytes(), "{raw}"),
                 _ => assert_eq!(out, b"pre", "{raw}"),
             }
+        }
+    }
+
+    #[test]
+    fn word_scan_matches_byte_scan() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"{{}}\"\"\\ab:,[]";
+        for round in 0..20_000 {
+            let len = 1 + (next() % 60) as usize;
+            let mut text: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            text.insert(0, b'{');
+            let split = (next() as usize) % (text.len() + 1);
+            let (mut a, mut b) = (ObjectScan::default(), ObjectScan::default());
+            let mut got = None;
+            let mut want = None;
+            let mut base = 0;
+            for part in [&text[..split], &text[split..]] {
+                if got.is_none() {
+                    let (n, done) = scan_object(part, &mut a);
+                    if done {
+                        got = Some(base + n);
+                    }
+                }
+                if want.is_none() {
+                    let (n, done) = scan_object_bytes(part, &mut b);
+                    if done {
+                        want = Some(base + n);
+                    }
+                }
+                base += part.len();
+            }
+            assert_eq!(got, want, "round {round}: {:?}", String::from_utf8_lossy(&text));
+            if got.is_none() {
+                assert_eq!(a, b, "round {round}: {:?}", String::from_utf8_lossy(&text));
+            }
+        }
+        for (a, b) in [(0x0102_0304_0506_0722u64, 0b1u32), (0x2200_0000_0000_0000, 0x80)] {
+            assert_eq!(pack_bytes(eq_bytes(a, b'"')), b);
         }
     }
 
