@@ -75,7 +75,8 @@ for r in rows:  # an empty org_external_id is NULL in SQL and empty in CSV outpu
 print("  query answer matches a Python recount:", [(r["org_external_id"], r["n"]) for r in rows])
 PY
 
-# File sources: generate, export, check conservation against the truth file.
+# File sources: generate, export, check conservation against the truth file
+# and the package against its contract.
 SIGNER_KEY="jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA=="
 check_export() { # pkg truth
   python3 - "$1" "$2" <<'PY'
@@ -102,6 +103,9 @@ run_export() { # source rows label extra-args...
     --output-dir "$OUT/pkg-$source-$label" --quiet "$@"
   echo "  users/s: $(python3 -c "print(f'{$rows / float(open(\"$OUT/export-$source-$label.time\").read().split()[0]):,.0f}')")"
   check_export "$OUT/pkg-$source-$label" "$input.truth.json"
+  # The package's files agree with its manifest (counts, headers, rows).
+  "$BIN/workos-migrate" validate-package --quiet "$OUT/pkg-$source-$label"
+  echo "  validate-package: ok"
 }
 
 run_export firebase 1000000 1m --signer-key "$SIGNER_KEY"

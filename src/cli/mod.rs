@@ -172,9 +172,11 @@ pub struct QueryArgs {
 /// Runs a parsed command line; returns the exit code.
 pub fn dispatch(cli: Cli) -> i32 {
     let stdout = io::stdout();
-    let stderr = io::stderr();
     let mut out = stdout.lock();
-    let mut err = stderr.lock();
+    // Not locked for the whole command: the progress bar's ticker thread
+    // draws on stderr while the command runs, and a lock held here would
+    // deadlock it (and the command, waiting on the bar) on a terminal.
+    let mut err = io::stderr();
     let code = match cli.command {
         Command::Export(ExportCommand::Csv(a)) => export_csv(a, false, &mut out, &mut err),
         Command::GeneratePackageTemplate(a) => export_csv(a, true, &mut out, &mut err),
