@@ -4,7 +4,8 @@
 //! projection and manifest), and the per-hasher password conversion on real
 //! digests from `fixtures/clerk/users.csv`. Run: `cargo bench --bench clerk`.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
 use workos_migrate::sources::clerk::{
     convert_password, export_clerk, ClerkExportOptions, ClerkReader, PasswordOutcome, ScryptParams,
 };
@@ -86,7 +87,10 @@ fn bench_password_conversion(c: &mut Criterion) {
         // Every digest converts: a bench of the rejection path would measure
         // nothing useful.
         assert!(
-            matches!(convert_password(hasher, digest, &scrypt), PasswordOutcome::Hash { .. }),
+            matches!(
+                convert_password(hasher, digest, &scrypt),
+                PasswordOutcome::Hash { .. }
+            ),
             "{hasher} does not convert"
         );
         group.bench_function(hasher, |b| {

@@ -54,7 +54,9 @@ fn run_on_terminal(args: &[&str]) -> (i32, String) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("util-linux `script` runs commands on a pseudo-terminal; install it (Debian: bsdutils)");
+        .expect(
+            "util-linux `script` runs commands on a pseudo-terminal; install it (Debian: bsdutils)",
+        );
     let mut stdout = child.stdout.take().expect("stdout");
     let drained = std::thread::spawn(move || {
         let mut buf = Vec::new();

@@ -262,7 +262,15 @@ mod tests {
 
     #[test]
     fn quoting_doubles_every_quote() {
-        for field in ["", "\"", "a\"\"b", "{\"k\":\"v\"}", "x,y", "\"\"\"", "é\"\n"] {
+        for field in [
+            "",
+            "\"",
+            "a\"\"b",
+            "{\"k\":\"v\"}",
+            "x,y",
+            "\"\"\"",
+            "é\"\n",
+        ] {
             let mut expected = vec![b'"'];
             for &b in field.as_bytes() {
                 if b == b'"' {

@@ -65,7 +65,9 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
 pub fn push_json_str_csv(out: &mut Vec<u8>, s: &str, scratch: &mut Vec<u8>) {
     let b = s.as_bytes();
     // `|` folds the three tests into one branch per byte.
-    if !b.iter().fold(false, |hit, &c| hit | (c == b'"') | (c == b'\\') | (c < 0x20)) {
+    if !b.iter().fold(false, |hit, &c| {
+        hit | (c == b'"') | (c == b'\\') | (c < 0x20)
+    }) {
         out.extend_from_slice(b"\"\"");
         out.extend_from_slice(b);
         out.extend_from_slice(b"\"\"");

@@ -276,7 +276,8 @@ fn rewrite_without(path: &Path, drop: &[u64]) -> Result<(), UploadError> {
         move |source| UploadError::Io { path: p, source }
     };
     let mut input = BufReader::with_capacity(1 << 20, File::open(path).map_err(io_at(path))?);
-    let mut out = BufWriter::with_capacity(1 << 20, create_private_file(&tmp).map_err(io_at(&tmp))?);
+    let mut out =
+        BufWriter::with_capacity(1 << 20, create_private_file(&tmp).map_err(io_at(&tmp))?);
     let mut record = Vec::with_capacity(256);
     let mut next_drop = drop.iter().copied().peekable();
     // Record -1 is the header.
@@ -285,9 +286,7 @@ fn rewrite_without(path: &Path, drop: &[u64]) -> Result<(), UploadError> {
         record.clear();
         let mut in_quotes = false;
         loop {
-            let n = input
-                .read_until(b'\n', &mut record)
-                .map_err(io_at(path))?;
+            let n = input.read_until(b'\n', &mut record).map_err(io_at(path))?;
             if n == 0 {
                 break;
             }
@@ -335,13 +334,18 @@ mod tests {
         let mut w = MigrationPackageWriter::create(&root, PackageOptions::new("csv")).unwrap();
         let p = w.upload();
         p.user("u2", "b@x.com", "true", "B", "", "").unwrap();
-        p.user("u1", "a@x.com", "", "A\n\"x\"", "Lee", "$2b$").unwrap();
+        p.user("u1", "a@x.com", "", "A\n\"x\"", "Lee", "$2b$")
+            .unwrap();
         p.user("u2", "b2@x.com", "", "", "", "").unwrap();
         p.user("", "c@x.com", "", "", "", "").unwrap();
         let mut rows = Vec::new();
-        assert!(super::encode_user(&mut rows, "u3", "c@x.com", "", "C,", "", ""));
+        assert!(super::encode_user(
+            &mut rows, "u3", "c@x.com", "", "C,", "", ""
+        ));
         assert!(!super::encode_user(&mut rows, "u4", "", "", "", "", ""));
-        assert!(super::encode_user(&mut rows, "u1", "d@x.com", "", "", "", ""));
+        assert!(super::encode_user(
+            &mut rows, "u1", "d@x.com", "", "", "", ""
+        ));
         p.extend_users(&rows, ["u3", "u1"]).unwrap();
         p.organization("", "org_acme", "Acme, Inc").unwrap();
         p.organization("", "org_two", "").unwrap();

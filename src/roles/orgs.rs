@@ -58,7 +58,10 @@ impl OrgResolver {
     ) -> Result<Option<String>, WorkOsError> {
         match org {
             OrgRef::Id(id) => Ok(Some(
-                self.by_source_id.get(id).cloned().unwrap_or_else(|| id.clone()),
+                self.by_source_id
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.clone()),
             )),
             OrgRef::ExternalId(ext) => {
                 if let Some(known) = self.by_external_id.get(ext) {

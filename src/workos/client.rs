@@ -162,7 +162,10 @@ impl WorkOsClient {
     /// First user with this email (`GET /user_management/users?email=`).
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, WorkOsError> {
         let page: ListPage<User> = self
-            .get("/user_management/users", &[("email", email), ("limit", "10")])
+            .get(
+                "/user_management/users",
+                &[("email", email), ("limit", "10")],
+            )
             .await?;
         let wanted = email.to_lowercase();
         Ok(page
@@ -176,7 +179,10 @@ impl WorkOsClient {
         &self,
         external_id: &str,
     ) -> Result<Option<User>, WorkOsError> {
-        let path = format!("/user_management/users/external_id/{}", encode_segment(external_id));
+        let path = format!(
+            "/user_management/users/external_id/{}",
+            encode_segment(external_id)
+        );
         self.get_opt(&path).await
     }
 
@@ -512,12 +518,15 @@ impl WorkOsClient {
         let mut attempt: u32 = 0;
         loop {
             let result = {
-                let _permit = inner.permits.acquire().await.map_err(|_| {
-                    WorkOsError::Transport {
-                        kind: TransportKind::Other,
-                        message: "client closed".to_string(),
-                    }
-                })?;
+                let _permit =
+                    inner
+                        .permits
+                        .acquire()
+                        .await
+                        .map_err(|_| WorkOsError::Transport {
+                            kind: TransportKind::Other,
+                            message: "client closed".to_string(),
+                        })?;
                 inner.limiter.acquire().await;
                 let now = inner.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
                 inner.max_in_flight.fetch_max(now, Ordering::Relaxed);
@@ -691,7 +700,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);

@@ -187,7 +187,9 @@ impl ApiError {
                     (m, None)
                 } else if b.code.is_some() && b.errors.is_some() {
                     (
-                        b.message.clone().unwrap_or_else(|| "Bad request".to_string()),
+                        b.message
+                            .clone()
+                            .unwrap_or_else(|| "Bad request".to_string()),
                         b.code.clone(),
                     )
                 } else {
@@ -330,8 +332,14 @@ mod tests {
 
     #[test]
     fn messages_follow_the_sdk_mapping() {
-        let e = api(422, r#"{"code":"invalid_request_parameters","errors":[{"code":"email_invalid"}]}"#);
-        assert_eq!(e.to_string(), "The following requirement must be met:\n\temail_invalid\n");
+        let e = api(
+            422,
+            r#"{"code":"invalid_request_parameters","errors":[{"code":"email_invalid"}]}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "The following requirement must be met:\n\temail_invalid\n"
+        );
         assert_eq!(e.code(), Some("invalid_request_parameters"));
         let e = api(401, r#"{"message":"nope"}"#);
         assert_eq!(
@@ -365,6 +373,8 @@ mod tests {
         );
         assert!(!other.is_duplicate_user());
         assert!(api(400, r#"{"message":"User already exists in env"}"#).is_duplicate_user());
-        assert!(!api(400, r#"{"code":"invalid_password_hash","message":"bad"}"#).is_duplicate_user());
+        assert!(
+            !api(400, r#"{"code":"invalid_password_hash","message":"bad"}"#).is_duplicate_user()
+        );
     }
 }

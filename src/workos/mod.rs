@@ -68,7 +68,11 @@ impl std::fmt::Debug for ApiKey {
 pub fn resolve_base_url(endpoint: Option<&str>) -> Result<reqwest::Url, WorkOsError> {
     let raw = endpoint
         .map(str::to_string)
-        .or_else(|| std::env::var(API_URL_ENV).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(|| {
+            std::env::var(API_URL_ENV)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
     let trimmed = raw.trim().trim_end_matches('/');
     let url = reqwest::Url::parse(trimmed).map_err(|_| WorkOsError::InvalidEndpoint {

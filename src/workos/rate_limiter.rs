@@ -144,7 +144,10 @@ mod tests {
         // 20 slots 10 ms apart (the original's bucket let all 20 through at
         // once). Load can only delay a wake-up, so these bounds are safe: at
         // most 10 grants before 95 ms, the last no earlier than 189 ms.
-        let early = times.iter().filter(|t| **t < Duration::from_millis(95)).count();
+        let early = times
+            .iter()
+            .filter(|t| **t < Duration::from_millis(95))
+            .count();
         assert!(early <= 10, "{early} grants in the first 95 ms: {times:?}");
         assert!(times[19] >= Duration::from_millis(189), "{:?}", times[19]);
     }

@@ -174,10 +174,7 @@ impl PartitionStream for ClerkPartition {
             }
         }
         let batches =
-            futures::stream::unfold(
-                rx,
-                |mut rx| async move { rx.recv().await.map(|b| (b, rx)) },
-            );
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
         Box::pin(RecordBatchStreamAdapter::new(
             SchemaRef::clone(&self.schema),
             batches,
@@ -466,30 +463,53 @@ mod tests {
     fn metadata_cell_is_the_quoted_json() {
         use arrow::array::StringArray;
         let rows: [[&str; 13]; 3] = [
-            ["u1", "a@x.com", "", "", "ann", "+1", "", "", "a@x.com|b\"q\"@x.com", "", "", "", ""],
+            [
+                "u1",
+                "a@x.com",
+                "",
+                "",
+                "ann",
+                "+1",
+                "",
+                "",
+                "a@x.com|b\"q\"@x.com",
+                "",
+                "",
+                "",
+                "",
+            ],
             ["", "", "", "", "", "", "", "", "", "", "", "", ""],
-            ["u\n2", "b@x.com", "", "", "", "", "\u{1}", "", "", "", "", "", ""],
+            [
+                "u\n2", "b@x.com", "", "", "", "", "\u{1}", "", "", "", "", "", "",
+            ],
         ];
         let columns: Vec<ArrayRef> = (0..col::WIDTH)
-            .map(|c| Arc::new(StringArray::from(rows.iter().map(|r| r[c]).collect::<Vec<_>>())) as ArrayRef)
+            .map(|c| {
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r[c]).collect::<Vec<_>>(),
+                )) as ArrayRef
+            })
             .collect();
         let fields: Vec<_> = (0..col::WIDTH)
             .map(|i| arrow::datatypes::Field::new(format!("c{i}"), DataType::Utf8, true))
             .collect();
-        let batch = RecordBatch::try_new(
-            Arc::new(arrow::datatypes::Schema::new(fields)),
-            columns,
-        )
-        .unwrap();
+        let batch =
+            RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns).unwrap();
         let cols = OutColumns::new(&batch).unwrap();
         for row in 0..rows.len() {
             let mut text = Vec::new();
             metadata_into(&cols, row, &mut text);
             let mut expected = Vec::new();
-            crate::package::csv_writer::push_field(&mut expected, std::str::from_utf8(&text).unwrap());
+            crate::package::csv_writer::push_field(
+                &mut expected,
+                std::str::from_utf8(&text).unwrap(),
+            );
             let mut out = Vec::new();
             metadata_cell(&cols, row, &mut out, &mut Vec::new());
-            assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
         }
     }
 

@@ -49,8 +49,7 @@ use crate::sources::sso::SsoHandoff;
 use super::identity_platform::no_sso_secret_redaction;
 
 use super::mapping::{
-    map_users, MappedColumns, MappingOptions, NameSplit, PasswordState, ScryptConfig,
-    ScryptEncoder,
+    map_users, MappedColumns, MappingOptions, NameSplit, PasswordState, ScryptConfig, ScryptEncoder,
 };
 use super::reader::{user_schema, FirebaseReader, ReadError};
 
@@ -366,9 +365,9 @@ fn stream_users(
                     users_read: 0,
                 };
                 for pending in enc_rx {
-                    let batch = pending.recv().map_err(|_| {
-                        ExportError::Internal("an encoding task panicked".into())
-                    })??;
+                    let batch = pending
+                        .recv()
+                        .map_err(|_| ExportError::Internal("an encoding task panicked".into()))??;
                     w.write(&batch)?;
                     for part in batch.parts {
                         buffers.give(part.users);
@@ -558,7 +557,11 @@ fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>
             p.warning_rows += 1;
         }
         let hash = phc.as_str();
-        let hash_type = if hash.is_empty() { "" } else { "firebase-scrypt" };
+        let hash_type = if hash.is_empty() {
+            ""
+        } else {
+            "firebase-scrypt"
+        };
         let (org, roles): (Option<&OrgMappingEntry>, &[String]) = if no_mappings || uid.is_empty() {
             (None, &[])
         } else {

@@ -21,6 +21,11 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, UInt64Type};
+use base64::{
+    alphabet,
+    engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
+    Engine as _,
+};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -30,11 +35,6 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use base64::{
-    alphabet,
-    engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
-    Engine as _,
-};
 use rayon::prelude::*;
 
 use crate::hashes::{check_password_hash, encode_firebase_scrypt};
@@ -554,15 +554,15 @@ impl MappedColumns {
 
     fn metadata_input(&self, i: usize) -> MetadataInput<'_> {
         MetadataInput {
-                firebase_uid: get(&self.external_id, i),
-                phone_number: get(&self.phone, i),
-                photo_url: get(&self.photo, i),
-                custom_attributes: get(&self.custom, i),
-                provider_info: get(&self.providers, i),
-                mfa_info: get(&self.mfa, i),
-                created_at: get(&self.created, i),
-                last_signed_in_at: get(&self.last_signed_in, i),
-                disabled: get(&self.disabled, i) == Some("true"),
+            firebase_uid: get(&self.external_id, i),
+            phone_number: get(&self.phone, i),
+            photo_url: get(&self.photo, i),
+            custom_attributes: get(&self.custom, i),
+            provider_info: get(&self.providers, i),
+            mfa_info: get(&self.mfa, i),
+            created_at: get(&self.created, i),
+            last_signed_in_at: get(&self.last_signed_in, i),
+            disabled: get(&self.disabled, i) == Some("true"),
         }
     }
 
@@ -918,8 +918,14 @@ mod tests {
             ("aGFzaA==", "x\ny"),
         ] {
             if e.encode(h, s, &mut phc).is_ok() {
-                assert!(!crate::package::csv_writer::needs_quotes(phc.as_bytes()), "{phc}");
-                assert_eq!(phc, encode_firebase_scrypt(h, s, &c.signer_key, &c.salt_separator, 8, 14));
+                assert!(
+                    !crate::package::csv_writer::needs_quotes(phc.as_bytes()),
+                    "{phc}"
+                );
+                assert_eq!(
+                    phc,
+                    encode_firebase_scrypt(h, s, &c.signer_key, &c.salt_separator, 8, 14)
+                );
             }
         }
     }
@@ -945,17 +951,29 @@ mod tests {
             let decoded = LENIENT.decode(&text);
             if canonical_b64(&text) {
                 accepted += 1;
-                assert!(decoded.is_ok_and(|d| !d.is_empty()), "{:?}", String::from_utf8_lossy(&text));
+                assert!(
+                    decoded.is_ok_and(|d| !d.is_empty()),
+                    "{:?}",
+                    String::from_utf8_lossy(&text)
+                );
             }
         }
         for n in 1..40 {
             let bytes: Vec<u8> = (0..n).map(|_| next() as u8).collect();
             let padded = std.encode(&bytes);
             assert!(canonical_b64(padded.as_bytes()), "{padded}");
-            assert!(canonical_b64(padded.trim_end_matches('=').as_bytes()), "{padded}");
+            assert!(
+                canonical_b64(padded.trim_end_matches('=').as_bytes()),
+                "{padded}"
+            );
         }
         assert!(accepted > 0);
-        assert!(!canonical_b64(b"") && !canonical_b64(b"=") && !canonical_b64(b"QQ=") && !canonical_b64(b"QR=="));
+        assert!(
+            !canonical_b64(b"")
+                && !canonical_b64(b"=")
+                && !canonical_b64(b"QQ=")
+                && !canonical_b64(b"QR==")
+        );
     }
 
     #[test]

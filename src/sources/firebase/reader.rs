@@ -270,7 +270,8 @@ fn find_string_special(s: &[u8], mut i: usize, control: bool) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(&s[i..i + 8]);
         let w = u64::from_le_bytes(word);
-        let mut m = zero_bytes(w ^ (ONES * u64::from(b'"'))) | zero_bytes(w ^ (ONES * u64::from(b'\\')));
+        let mut m =
+            zero_bytes(w ^ (ONES * u64::from(b'"'))) | zero_bytes(w ^ (ONES * u64::from(b'\\')));
         if control {
             m |= w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
         }
@@ -1208,7 +1209,10 @@ enum Flex<'a> {
     /// A number's JSON text.
     Num(Cow<'a, str>),
     /// An array or object as compact JSON text.
-    Json { text: Cow<'a, str>, array: bool },
+    Json {
+        text: Cow<'a, str>,
+        array: bool,
+    },
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Flex<'a> {
@@ -1583,7 +1587,10 @@ impl<'a> FastUser<'a> {
         if neg {
             self.i += 1;
         }
-        let digits = b[self.i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = b[self.i..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         if digits == 0 || digits > 18 || (digits > 1 && b[self.i] == b'0') {
             return None;
         }
@@ -1954,7 +1961,8 @@ impl Iterator for FirebaseReader {
                         let path = Arc::clone(&self.shared_path);
                         rayon::spawn(move || {
                             // The reader may be gone; then nobody waits.
-                            let _ = tx.send(parse_group(&chunk, start..(start + step).min(n), &path));
+                            let _ =
+                                tx.send(parse_group(&chunk, start..(start + step).min(n), &path));
                         });
                         self.parsing.push_back(rx);
                     }
@@ -2155,7 +2163,9 @@ mod tests {
             }
             assert!(!(compact.is_ok() && slow.is_err()), "{text}");
             if let Some(f) = FastUser::user(text) {
-                let s = slow.as_ref().unwrap_or_else(|e| panic!("{text}: fast ok, serde {e}"));
+                let s = slow
+                    .as_ref()
+                    .unwrap_or_else(|e| panic!("{text}: fast ok, serde {e}"));
                 assert_eq!(view(&f), view(s), "{text}");
             }
             match (parse_user(text), slow) {
@@ -2222,12 +2232,20 @@ mod tests {
                 }
                 base += part.len();
             }
-            assert_eq!(got, want, "round {round}: {:?}", String::from_utf8_lossy(&text));
+            assert_eq!(
+                got,
+                want,
+                "round {round}: {:?}",
+                String::from_utf8_lossy(&text)
+            );
             if got.is_none() {
                 assert_eq!(a, b, "round {round}: {:?}", String::from_utf8_lossy(&text));
             }
         }
-        for (a, b) in [(0x0102_0304_0506_0722u64, 0b1u32), (0x2200_0000_0000_0000, 0x80)] {
+        for (a, b) in [
+            (0x0102_0304_0506_0722u64, 0b1u32),
+            (0x2200_0000_0000_0000, 0x80),
+        ] {
             assert_eq!(pack_bytes(eq_bytes(a, b'"')), b);
         }
     }
