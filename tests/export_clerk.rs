@@ -783,7 +783,7 @@ fn transform_clerk_is_a_deprecated_alias() {
         "{}",
         r.stderr
     );
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 3] = [
         (
             &["--package"],
             "Transform failed: --output-dir is required when --package is set",
@@ -792,10 +792,9 @@ fn transform_clerk_is_a_deprecated_alias() {
             &["--output", "out.csv", "--clerk-secret-key", "sk_x"],
             "Transform failed: --clerk-secret-key is only supported in --package mode",
         ),
-        (&[], "Transform failed: --output is required unless --package is set"),
         (
-            &["--output", "out.csv"],
-            "Transform failed: the legacy single-CSV output is not supported; write a package with 'export clerk",
+            &[],
+            "Transform failed: --output is required unless --package is set",
         ),
     ];
     for (extra, want) in cases {
@@ -808,4 +807,222 @@ fn transform_clerk_is_a_deprecated_alias() {
         assert_eq!(lines.len(), 2, "{:?}", r.stderr);
         assert!(lines[1].starts_with(want), "{}", lines[1]);
     }
+}
+
+/// The files in `dir` (names), sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn transform_clerk_writes_the_legacy_single_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("legacy");
+    std::fs::create_dir(&out_dir).unwrap();
+    let output = out_dir.join("users.csv");
+    let r = transform(&[
+        "--input",
+        &fixture("users.csv"),
+        "--output",
+        &s(&output),
+        "--org-mapping",
+        &fixture("org_mapping.csv"),
+        "--role-mapping",
+        &fixture("role_mapping.csv"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Only the two files: the scratch package is gone; both are private.
+    assert_eq!(listing(&out_dir), ["users-skipped.jsonl", "users.csv"]);
+    #[cfg(unix)]
+    for f in ["users.csv", "users-skipped.jsonl"] {
+        assert_eq!(mode(&out_dir.join(f)), 0o600, "{f}");
+    }
+    let text = read(&output);
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "email,first_name,last_name,email_verified,external_id,password_hash,\
+         password_hash_type,metadata,org_id,org_external_id,org_name,role_slugs"
+    );
+
+    // Every row is the package's row (same order, hashes, metadata, roles).
+    let pkg = tmp.path().join("pkg");
+    let e = export(&[
+        "--from-file",
+        &fixture("users.csv"),
+        "--output-dir",
+        &s(&pkg),
+        "--org-mapping",
+        &fixture("org_mapping.csv"),
+        "--role-mapping",
+        &fixture("role_mapping.csv"),
+        "--quiet",
+    ]);
+    assert_eq!(e.code, 0, "{}", e.stderr);
+    let legacy = csv_rows(&output);
+    let package = csv_rows(&pkg.join("users.csv"));
+    assert_eq!(legacy.len(), package.len());
+    for (l, p) in legacy.iter().zip(&package) {
+        for k in [
+            "email",
+            "first_name",
+            "last_name",
+            "email_verified",
+            "external_id",
+            "password_hash",
+            "password_hash_type",
+            "metadata",
+            "role_slugs",
+        ] {
+            assert_eq!(l[k], p[k], "{k} of {}", l["external_id"]);
+        }
+        // An entry with an org_id gives the org_id only (§13.3); the others
+        // the package's external id and name.
+        if l["org_id"].is_empty() {
+            assert_eq!(
+                (&l["org_external_id"], &l["org_name"]),
+                (&p["org_external_id"], &p["org_name"])
+            );
+        } else {
+            assert_eq!(
+                (l["org_external_id"].as_str(), l["org_name"].as_str()),
+                ("", "")
+            );
+        }
+    }
+    let pbkdf2 = legacy
+        .iter()
+        .find(|r| r["external_id"] == "user_pbkdf2")
+        .unwrap();
+    assert_eq!(pbkdf2["org_id"], "org_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+    // The hashes are the package's (checked above, and verified against the
+    // password for every hasher by the fixture test); spot-check the fast ones.
+    let with_hash: Vec<&HashMap<String, String>> = legacy
+        .iter()
+        .filter(|r| matches!(r["password_hash_type"].as_str(), "bcrypt" | "argon2"))
+        .collect();
+    assert!(with_hash.len() >= 3);
+    for row in with_hash {
+        verify(&row["password_hash_type"], &row["password_hash"]);
+    }
+    let bcrypt = legacy
+        .iter()
+        .find(|r| r["external_id"] == "user_bcrypt")
+        .unwrap();
+    assert_eq!(
+        (
+            bcrypt["org_external_id"].as_str(),
+            bcrypt["role_slugs"].as_str()
+        ),
+        ("acme", "admin,member")
+    );
+
+    // Conservation, and the legacy skip records.
+    let skipped = jsonl(&out_dir.join("users-skipped.jsonl"));
+    let input_rows = csv_rows(Path::new(&fixture("users.csv"))).len();
+    assert_eq!(legacy.len() + skipped.len(), input_rows);
+    assert_eq!(
+        skipped[0],
+        serde_json::json!({"clerk_user_id": "user_noemail", "email": "unknown",
+                           "reason": "Missing primary_email_address"})
+    );
+    assert_eq!(
+        serde_json::to_string(&skipped[0]).unwrap(),
+        r#"{"clerk_user_id":"user_noemail","email":"unknown","reason":"Missing primary_email_address"}"#
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("  Users: {}\n    with password: ", legacy.len()))
+            && r.stdout.contains("    Missing primary_email_address: 2\n"),
+        "{}",
+        r.stdout
+    );
+    // No secret on the terminal.
+    assert!(!r.stdout.contains("$2b$") && !r.stderr.contains("$2b$"));
+}
+
+#[test]
+fn legacy_org_columns_are_those_the_mapping_fills() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("clerk.csv");
+    std::fs::write(
+        &input,
+        "id,primary_email_address\nu1,a@x.com\nu2,b@x.com\nu3,c@x.com\n",
+    )
+    .unwrap();
+    // Columns: those some row fills (all three here, though the first row
+    // has no org_external_id). An entry with an org_id gets only the org_id.
+    let orgs = tmp.path().join("orgs.csv");
+    std::fs::write(
+        &orgs,
+        "clerk_user_id,org_id,org_external_id,org_name\n\
+         u1,org_01,,One\nu2,org_02,ext_2,Two\nu3,,ext_3,Three\n",
+    )
+    .unwrap();
+    let output = tmp.path().join("out");
+    let r = transform(&[
+        "--input",
+        &s(&input),
+        "--output",
+        &s(&output),
+        "--org-mapping",
+        &s(&orgs),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    let rows = csv_rows(&output);
+    assert_eq!(
+        read(&output).lines().next().unwrap(),
+        "email,first_name,last_name,email_verified,external_id,password_hash,\
+         password_hash_type,metadata,org_id,org_external_id,org_name"
+    );
+    let org = |r: &HashMap<String, String>| {
+        [&r["org_id"], &r["org_external_id"], &r["org_name"]].map(|s| s.to_string())
+    };
+    assert_eq!(org(&rows[0]), ["org_01", "", ""]);
+    assert_eq!(org(&rows[1]), ["org_02", "", ""]);
+    assert_eq!(org(&rows[2]), ["", "ext_3", "Three"]);
+    // An output name without ".csv": the log gets a suffix, never the same file.
+    assert!(tmp.path().join("out-skipped.jsonl").is_file());
+    assert_eq!(read(&tmp.path().join("out-skipped.jsonl")), "");
+}
+
+#[test]
+fn legacy_clerk_without_users_fails_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("clerk.csv");
+    std::fs::write(&input, "id,primary_email_address\n").unwrap();
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let r = transform(&[
+        "--input",
+        &s(&input),
+        "--output",
+        &s(&out_dir.join("users.csv")),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .ends_with("\nTransform failed: No users found in Clerk CSV\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(listing(&out_dir).is_empty(), "{:?}", listing(&out_dir));
+    // The output cannot be a directory or the input.
+    let r = transform(&["--input", &s(&input), "--output", &s(&out_dir)]);
+    assert!(r.stderr.contains("is a directory"), "{}", r.stderr);
+    let r = transform(&["--input", &s(&input), "--output", &s(&input)]);
+    assert!(r.stderr.contains("is the input file"), "{}", r.stderr);
+    assert_eq!(read(&input), "id,primary_email_address\n");
 }

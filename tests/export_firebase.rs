@@ -142,17 +142,7 @@ fn assert_valid(dir: &Path) {
 
 /// users.csv rows as maps (header → value).
 fn users(dir: &Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(dir.join("users.csv")).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
+    users_at(&dir.join("users.csv"))
 }
 
 const USERS_HEADER: &str = "email,password,password_hash,password_hash_type,first_name,last_name,email_verified,external_id,metadata,org_id,org_external_id,org_name,role_slugs\n";
@@ -1023,16 +1013,30 @@ fn transform_firebase_is_a_deprecated_alias() {
     ]));
     assert_eq!(read(&dir, "users.csv"), read(&via_export, "users.csv"));
 
+    let r = transform(&["--input", &fixture("users.json")]);
+    assert_eq!(r.code, 1);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "\u{26a0} 'transform-firebase' is deprecated; use 'export firebase' (removed in v4.0)",
+            "Transform failed: --output is required unless --package is set"
+        ]
+    );
     let r = transform(&[
         "--input",
         &fixture("users.json"),
         "--output",
         tmp.path().join("out.csv").to_str().unwrap(),
+        "--service-account",
+        "key.json",
     ]);
-    assert_eq!(r.code, 1);
-    let lines: Vec<&str> = r.stderr.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", r.stderr);
-    assert!(lines[1].starts_with("Transform failed: the legacy single-CSV mode (--output without --package) is not supported; use 'export firebase"), "{}", lines[1]);
+    assert!(
+        r.stderr
+            .ends_with("Transform failed: --service-account is only supported in --package mode\n"),
+        "{}",
+        r.stderr
+    );
     assert!(!tmp.path().join("out.csv").exists());
     let r = transform(&["--input", &fixture("users.json"), "--package"]);
     assert!(
@@ -1240,4 +1244,154 @@ fn identity_platform_sso_is_written_after_the_users() {
     let notes = read(&dir, "sso/handoff_notes.md");
     assert!(notes.starts_with("# Firebase / Identity Platform handoff notes\n\nIdentity Platform admin API returned 2 provider config(s) across 2 scope(s).\n"), "{notes}");
     assert_valid(&dir);
+}
+
+#[test]
+fn transform_firebase_writes_the_legacy_single_csv() {
+    let (sk, ss, rounds, mem) = hash_config();
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("legacy");
+    fs::create_dir(&out_dir).unwrap();
+    let output = out_dir.join("users.csv");
+    let (orgs, role_map, input) = (
+        fixture("org_mapping.csv"),
+        fixture("role_mapping.csv"),
+        fixture("users.json"),
+    );
+    let mapping = ["--org-mapping", orgs.as_str()];
+    let roles = ["--role-mapping", role_map.as_str()];
+    let mut args = vec!["--input", input.as_str()];
+    let out = output.to_str().unwrap().to_string();
+    args.extend(["--output", out.as_str()]);
+    args.extend(mapping);
+    args.extend(roles);
+    let r = transform(&args);
+    ok(&r);
+    let mut names: Vec<String> = fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["users-skipped.jsonl", "users.csv"]);
+
+    // The rows are the package's (same order and values); the mapping has
+    // all three organization fields, and jose's entry (an org_id) gives only
+    // the org_id.
+    let pkg = tmp.path().join("pkg");
+    let mut eargs = vec!["--from-file", input.as_str()];
+    let p = pkg.to_str().unwrap().to_string();
+    eargs.extend(["--output-dir", p.as_str(), "--quiet"]);
+    eargs.extend(mapping);
+    eargs.extend(roles);
+    ok(&export(&eargs));
+    let text = read(&out_dir, "users.csv");
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "email,first_name,last_name,email_verified,external_id,password_hash,password_hash_type,\
+         metadata,org_id,org_external_id,org_name,role_slugs"
+    );
+    let legacy = users(&out_dir);
+    let package = users(&pkg);
+    assert_eq!(legacy.len(), package.len());
+    for (l, p) in legacy.iter().zip(&package) {
+        for k in [
+            "email",
+            "first_name",
+            "last_name",
+            "email_verified",
+            "external_id",
+            "metadata",
+            "org_id",
+            "org_external_id",
+            "org_name",
+            "role_slugs",
+        ] {
+            assert_eq!(l[k], p[k], "{k} of {}", l["email"]);
+        }
+    }
+    // Legacy records: no timestamp (unlike the package's skipped_users.jsonl).
+    let skipped: Vec<Value> = read(&out_dir, "users-skipped.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reasons: Vec<&str> = skipped
+        .iter()
+        .map(|v| v["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "Missing email address",
+            "User is disabled",
+            "Missing email address"
+        ]
+    );
+    assert_eq!(
+        serde_json::to_string(&skipped[1]).unwrap(),
+        r#"{"firebase_uid":"carol-uid","email":"carol@example.com","reason":"User is disabled"}"#
+    );
+    let source: Value = serde_json::from_str(&fs::read_to_string(&input).unwrap()).unwrap();
+    assert_eq!(
+        legacy.len() + skipped.len(),
+        source["users"].as_array().unwrap().len()
+    );
+    assert!(
+        r.stdout.contains("    missing_scrypt_parameters: 2\n"),
+        "{}",
+        r.stdout
+    );
+
+    // With the project's scrypt parameters, the hashes still verify.
+    let hashed_out = out_dir.join("hashed.csv");
+    let r = transform(&[
+        "--input",
+        &fixture("hashed_users.json"),
+        "--output",
+        hashed_out.to_str().unwrap(),
+        "--signer-key",
+        &sk,
+        "--salt-separator",
+        &ss,
+        "--rounds",
+        &rounds.to_string(),
+        "--memory-cost",
+        &mem.to_string(),
+        "--quiet",
+    ]);
+    ok(&r);
+    assert_eq!(r.stdout, "");
+    assert!(!r.stderr.contains(&sk));
+    let rows = users_at(&hashed_out);
+    assert_eq!(rows.len(), 4);
+    for row in &rows {
+        assert_eq!(row["password_hash_type"], "firebase-scrypt");
+        assert!(row["password_hash"].starts_with("$firebase-scrypt$hash="));
+    }
+    // An empty export is not an error for Firebase (§13.4): header only.
+    let empty = tmp.path().join("empty.json");
+    fs::write(&empty, r#"{"users":[]}"#).unwrap();
+    let empty_out = out_dir.join("empty.csv");
+    ok(&transform(&[
+        "--input",
+        empty.to_str().unwrap(),
+        "--output",
+        empty_out.to_str().unwrap(),
+        "--quiet",
+    ]));
+    assert_eq!(fs::read_to_string(&empty_out).unwrap().lines().count(), 1);
+}
+
+/// Any CSV's rows as maps (header → value).
+fn users_at(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            header
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
 }

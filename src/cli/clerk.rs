@@ -7,14 +7,16 @@
 //! read (§17.24: an environment variable silently turned SSO on).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::fail as failed;
+use super::legacy::{run_legacy, LegacyRun};
 use super::print_counts;
 use crate::sources::clerk::api::fetch_clerk_sso;
 use crate::sources::clerk::{export_clerk, ClerkExportOptions, ExportSummary, ScryptParams};
+use crate::sources::legacy_csv::LegacySource;
 use crate::sources::sso::SsoHandoff;
 
 /// Fetches enterprise connections through the Clerk Backend API when a
@@ -114,7 +116,7 @@ pub struct TransformClerkArgs {
     /// Clerk dashboard CSV export
     #[arg(long, value_name = "path")]
     pub input: PathBuf,
-    /// Legacy single-CSV output (not supported; use --package --output-dir)
+    /// Single import CSV to write (without --package); skipped users go to ‹output›-skipped.jsonl
     #[arg(long, value_name = "path")]
     pub output: Option<PathBuf>,
     /// Write a migration package
@@ -256,17 +258,31 @@ pub fn run_transform_clerk(
                 &"--clerk-secret-key is only supported in --package mode",
             );
         }
-        if args.output.is_none() {
+        let Some(output) = args.output.as_deref() else {
             return failed(err, PREFIX, &"--output is required unless --package is set");
-        }
-        return failed(
-            err,
-            PREFIX,
-            &format!(
-                "the legacy single-CSV output is not supported; write a package with 'export clerk --from-file {} --output-dir DIR' (or transform-clerk --package --output-dir DIR)",
-                args.input.display()
-            ),
-        );
+        };
+        let run = LegacyRun {
+            source: LegacySource::Clerk,
+            input: &args.input,
+            output,
+            org_mapping: args.org_mapping.as_deref(),
+            role_mapping: args.role_mapping.as_deref(),
+            quiet: args.quiet,
+        };
+        let export = |scratch: &Path| {
+            let opts = ClerkExportOptions {
+                from_file: args.input.clone(),
+                output_dir: scratch.to_path_buf(),
+                org_mapping: args.org_mapping.clone(),
+                role_mapping: args.role_mapping.clone(),
+                source_tenant: args.source_tenant.clone(),
+                scrypt: args.scrypt.params(),
+                sso: None,
+                quiet: args.quiet,
+            };
+            export_clerk(&opts).map(drop).map_err(|e| e.to_string())
+        };
+        return run_legacy(run, export, out, err);
     }
     let Some(output_dir) = args.output_dir else {
         return failed(

@@ -19,8 +19,10 @@ use clap::Args;
 
 use crate::sources::firebase::identity_platform::{fetch_firebase_sso, FirebaseSsoOptions};
 use crate::sources::firebase::{prepare_export, FirebaseExport, FirebaseExportOptions, NameSplit};
+use crate::sources::legacy_csv::LegacySource;
 use crate::sources::sso::SsoHandoff;
 
+use super::legacy::{run_legacy, LegacyRun};
 use super::print_counts;
 
 /// A secret option value (signer key, salt separator): `Debug` never shows it.
@@ -117,7 +119,7 @@ pub struct TransformFirebaseArgs {
     /// Firebase Auth JSON export
     #[arg(long, value_name = "path")]
     pub input: PathBuf,
-    /// Legacy single-CSV output (not supported; use --package)
+    /// Single import CSV to write (without --package); skipped users go to ‹output›-skipped.jsonl
     #[arg(long, value_name = "path")]
     pub output: Option<PathBuf>,
     /// Write a migration package
@@ -272,12 +274,28 @@ pub fn run_transform_firebase(
                 "--service-account is only supported in --package mode",
             );
         }
-        return failed(
-            err,
-            "Transform failed",
-            "the legacy single-CSV mode (--output without --package) is not supported; \
-             use 'export firebase --from-file <file> --output-dir <dir>' (or add --package --output-dir <dir>)",
-        );
+        let Some(output) = a.output.as_deref() else {
+            return failed(
+                err,
+                "Transform failed",
+                "--output is required unless --package is set",
+            );
+        };
+        let run = LegacyRun {
+            source: LegacySource::Firebase,
+            input: &a.input,
+            output,
+            org_mapping: m.org_mapping.as_deref(),
+            role_mapping: m.role_mapping.as_deref(),
+            quiet: m.quiet,
+        };
+        let export = |scratch: &Path| {
+            let opts = options(a.input.clone(), scratch.to_path_buf(), m);
+            // No SSO in this mode (the original fetched it only with --package).
+            let prepared = prepare_export(&opts).map_err(|e| e.to_string())?;
+            prepared.run(None).map(drop).map_err(|e| e.to_string())
+        };
+        return run_legacy(run, export, out, err);
     }
     let Some(output_dir) = a.output_dir.clone() else {
         return failed(

@@ -12,6 +12,7 @@ pub mod clerk;
 pub mod firebase;
 pub mod import;
 pub mod import_package;
+mod legacy;
 pub mod roles;
 pub mod totp;
 

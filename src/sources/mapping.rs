@@ -64,6 +64,8 @@ impl OrgMappingEntry {
 pub struct UserMappings {
     orgs: HashMap<String, OrgMappingEntry>,
     roles: HashMap<String, Vec<String>>,
+    /// Whether any org-mapping row has an org_id, org_external_id, org_name.
+    org_fields_used: [bool; 3],
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -164,6 +166,13 @@ impl UserMappings {
                     org_external_id: opt(&get("org_external_id")),
                     org_name: opt(&get("org_name")),
                 };
+                for (used, field) in m.org_fields_used.iter_mut().zip([
+                    &entry.org_id,
+                    &entry.org_external_id,
+                    &entry.org_name,
+                ]) {
+                    *used |= field.is_some();
+                }
                 m.orgs.insert(user, entry); // last row wins (§8)
             })?;
         }
@@ -206,6 +215,17 @@ impl UserMappings {
 
     pub fn org(&self, user_id: &str) -> Option<&OrgMappingEntry> {
         self.orgs.get(user_id)
+    }
+
+    /// Which of org_id, org_external_id and org_name any org-mapping row
+    /// fills (the legacy single-CSV output has a column for each).
+    pub fn org_fields_used(&self) -> [bool; 3] {
+        self.org_fields_used
+    }
+
+    /// Whether the role mapping gave any user a role.
+    pub fn has_roles(&self) -> bool {
+        !self.roles.is_empty()
     }
 
     pub fn roles(&self, user_id: &str) -> &[String] {

@@ -4,5 +4,6 @@
 pub mod clerk;
 pub mod csv;
 pub mod firebase;
+pub mod legacy_csv;
 pub mod mapping;
 pub mod sso;

@@ -1,0 +1,101 @@
+//! The legacy single-CSV mode shared by `transform-clerk` and
+//! `transform-firebase` (no `--package`): export into a scratch package beside
+//! the output, write the legacy CSV and skipped log from it, remove the
+//! scratch package, print the summary.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::fail as failed;
+use crate::sources::legacy_csv::{
+    scratch_package_dir, write_legacy_csv, LegacyCsvSummary, LegacySource,
+};
+use crate::sources::mapping::UserMappings;
+
+/// Where the rows come from and how to export them.
+pub(crate) struct LegacyRun<'a> {
+    pub source: LegacySource,
+    pub input: &'a Path,
+    pub output: &'a Path,
+    pub org_mapping: Option<&'a Path>,
+    pub role_mapping: Option<&'a Path>,
+    pub quiet: bool,
+}
+
+/// Runs `export` (which writes a package into the directory it is given)
+/// and turns the package into the legacy output; returns the exit code.
+pub(crate) fn run_legacy(
+    run: LegacyRun<'_>,
+    export: impl FnOnce(&Path) -> Result<(), String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    const PREFIX: &str = "Transform failed";
+    if run.output.is_dir() {
+        return failed(
+            err,
+            PREFIX,
+            &format!("--output {} is a directory", run.output.display()),
+        );
+    }
+    let same_file = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_file(run.output, run.input) {
+        return failed(
+            err,
+            PREFIX,
+            &format!("--output {} is the input file", run.output.display()),
+        );
+    }
+    let user_column = match run.source {
+        LegacySource::Clerk => "clerk_user_id",
+        LegacySource::Firebase => "firebase_uid",
+    };
+    let scratch = scratch_package_dir(run.output);
+    let result = export(&scratch).and_then(|()| {
+        let mappings = UserMappings::load(run.org_mapping, run.role_mapping, user_column)
+            .map_err(|e| e.to_string())?;
+        write_legacy_csv(&scratch, run.source, &mappings, run.output).map_err(|e| e.to_string())
+    });
+    // The scratch package holds password hashes: never leave it behind.
+    let _ = std::fs::remove_dir_all(&scratch);
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => return failed(err, PREFIX, &e),
+    };
+    if run.source == LegacySource::Clerk && summary.users + summary.skipped == 0 {
+        let _ = std::fs::remove_file(&summary.output);
+        let _ = std::fs::remove_file(&summary.skipped_log);
+        return failed(err, PREFIX, &"No users found in Clerk CSV");
+    }
+    if !run.quiet {
+        print_summary(out, &summary);
+    }
+    let _ = out.flush();
+    0
+}
+
+fn print_summary(out: &mut dyn Write, s: &LegacyCsvSummary) {
+    let _ = writeln!(out, "Transform complete");
+    let _ = writeln!(out, "  Output: {}", s.output.display());
+    let _ = writeln!(out, "  Users: {}", s.users);
+    let _ = writeln!(out, "    with password: {}", s.with_password);
+    let _ = writeln!(out, "    without password: {}", s.without_password());
+    let _ = writeln!(
+        out,
+        "  Skipped: {} ({})",
+        s.skipped,
+        s.skipped_log.display()
+    );
+    for (reason, n) in &s.skip_reasons {
+        let _ = writeln!(out, "    {reason}: {n}");
+    }
+    if !s.password_notes.is_empty() {
+        let _ = writeln!(out, "  Passwords omitted (user exported without one):");
+        for (code, n) in &s.password_notes {
+            let _ = writeln!(out, "    {code}: {n}");
+        }
+    }
+}
