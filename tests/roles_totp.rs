@@ -998,3 +998,94 @@ async fn faults_are_retried_and_the_end_state_is_right() {
     assert_eq!(factors.len(), 4, "one factor per user");
     assert!(fake.stats().faults_injected > 0, "the plan injected faults");
 }
+
+/// User-role rows are applied by several workers (requests overlap at the
+/// fake), yet every membership ends with exactly the union of its rows'
+/// roles, also when one user is named by email in some rows and by external
+/// id in others (those rows still meet at one worker, so no update is lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_rows_are_applied_concurrently_without_lost_updates() {
+    let fake = FakeWorkOs::start(FakeWorkOsConfig {
+        faults: fakes::workos::FaultPlan {
+            // Every answer is held back longer than the client's pacing
+            // interval (~21 ms at the default 50/s), so a client that waits
+            // for each answer never has two in flight; one that does not has.
+            slow_rate: 1.0,
+            slow_delay: std::time::Duration::from_millis(80),
+            ..Default::default()
+        },
+        seed: 7,
+        ..Default::default()
+    })
+    .await;
+    let acme = fake.seed_organization("Acme", Some("acme"));
+    let users: Vec<String> = (0..24)
+        .map(|i| fake.seed_user(&format!("u{i}@example.com"), Some(&format!("ext-{i}"))))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let defs = write(
+        dir.path(),
+        "roles.csv",
+        &format!(
+            "{DEFINITIONS_HEADER}\n\
+             admin,Admin,environment,,,\n\
+             member,Member,environment,,,\n\
+             billing,Billing,environment,,,\n"
+        ),
+    );
+    // Each user's three rows are spread over the file and alternate between
+    // email and external id.
+    let mut mapping = String::from("email,user_id,external_id,role_slug,org_id,org_external_id\n");
+    for slug in ["admin", "member", "billing"] {
+        for i in 0..24 {
+            if (i + slug.len()) % 2 == 0 {
+                mapping.push_str(&format!("U{i}@Example.com,,,{slug},,acme\n"));
+            } else {
+                mapping.push_str(&format!(",,ext-{i},{slug},,acme\n"));
+            }
+        }
+    }
+    let mapping = write(dir.path(), "map.csv", &mapping);
+    let args = [
+        "process-role-definitions",
+        "--definitions",
+        s(&defs),
+        "--user-mapping",
+        s(&mapping),
+    ];
+    let r = live(&fake, dir.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("  Total mappings: 72\n  Assigned: 72\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("  Memberships created: 24\n"),
+        "{}",
+        r.stdout
+    );
+    for u in &users {
+        assert_eq!(
+            membership_roles(&fake, u, &acme),
+            set(&["admin", "member", "billing"])
+        );
+    }
+    assert_eq!(fake.memberships().len(), 24);
+    let stats = fake.stats();
+    assert!(
+        (2..=10).contains(&stats.max_in_flight),
+        "requests in flight at once: {}",
+        stats.max_in_flight
+    );
+    // A re-run writes nothing.
+    let writes = stats.writes;
+    let r = live(&fake, dir.path(), &args);
+    assert!(
+        r.stdout
+            .contains("  Assigned: 72\n  Already assigned: 72\n"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fake.stats().writes, writes);
+}

@@ -148,13 +148,18 @@ pub fn run_process_role_definitions(
     })
 }
 
+/// Requests in flight while assigning roles (the command has no
+/// `--concurrency` option; this is `import`'s default). Role definitions are
+/// applied one at a time; user-role rows by this many workers.
+const ROLE_CONCURRENCY: usize = 10;
+
 /// The client of a live run: `WORKOS_SECRET_KEY` and `--endpoint` /
-/// `WORKOS_API_URL`. Role calls are sequential, so one request in flight.
+/// `WORKOS_API_URL`, paced by the default rate limit.
 fn live_client(endpoint: Option<&str>) -> Result<WorkOsClient, String> {
     let key = ApiKey::from_env().ok_or_else(|| workos::MISSING_KEY_MESSAGE.to_string())?;
     let base = workos::resolve_base_url(endpoint).map_err(|e| e.to_string())?;
     let mut config = ClientConfig::new(base, key);
-    config.concurrency = 1;
+    config.concurrency = ROLE_CONCURRENCY;
     WorkOsClient::new(config).map_err(|e| e.to_string())
 }
 

@@ -232,17 +232,25 @@ impl OrgResolver {
         };
         // A flight started by a row that may not create the organization can
         // answer "not found" to a row that may: that row tries once more.
-        for _ in 0..2 {
+        // Each call counts once: a hit when the answer is cached or already
+        // being fetched by another row (it costs no request of its own), a
+        // miss when this call starts the lookup.
+        for attempt in 0..2 {
             let (flight, mine) = {
                 let mut s = self.lock();
+                let first = attempt == 0;
                 if let Some(id) = s.cache.get(&key) {
-                    s.hits += 1;
+                    s.hits += u64::from(first);
                     return Ok(id);
                 }
                 match s.inflight.get(&key) {
-                    Some(f) => (Arc::clone(f), false),
+                    Some(f) => {
+                        let f = Arc::clone(f);
+                        s.hits += u64::from(first);
+                        (f, false)
+                    }
                     None => {
-                        s.misses += 1;
+                        s.misses += u64::from(first);
                         let f: Flight = Arc::new(OnceCell::new());
                         s.inflight.insert(key.clone(), Arc::clone(&f));
                         (f, true)

@@ -16,13 +16,19 @@
 //!   `multiple_roles_not_enabled`) the row's slug replaces the role, with a
 //!   warning.
 //!
-//! Because rows are processed in order with an idempotent union update, rows
-//! of one user need no grouping. Only the last user and membership seen are
-//! cached (consecutive rows of one user cost no extra lookups), so memory
-//! does not grow with the file. A dry run (no client) checks the rows and
-//! makes no request.
+//! Rows are checked in file order, then looked up and applied by up to
+//! `--concurrency` workers per stage. The membership writes are sharded by
+//! WorkOS user id: one user's rows are applied by one worker, one at a time,
+//! with an idempotent union update, so they need no grouping and never race
+//! on a membership (union is order-independent). Each worker caches only the
+//! last user or membership it saw (consecutive rows of one user cost no
+//! extra lookups), so memory does not grow with the file. A dry run (no
+//! client) checks the rows and makes no request.
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
@@ -65,25 +71,6 @@ pub struct RoleAssignmentReport {
     pub warnings: Vec<String>,
     /// All warnings, kept or not.
     pub warnings_total: u64,
-}
-
-impl RoleAssignmentReport {
-    fn warn(&mut self, message: String) {
-        self.warnings_total += 1;
-        if self.warnings.len() < MAX_KEPT_WARNINGS {
-            self.warnings.push(message);
-        }
-    }
-
-    fn skip(&mut self, message: String) {
-        self.skipped += 1;
-        self.warn(message);
-    }
-
-    fn fail(&mut self, message: String) {
-        self.failures += 1;
-        self.warn(message);
-    }
 }
 
 /// What the header of an assignment file offers.
@@ -145,7 +132,93 @@ struct CachedUser {
     user_id: Option<String>,
 }
 
+/// One row that passed the checks, on its way to a worker.
+struct AssignmentJob {
+    row: u64,
+    slug: String,
+    email: Option<String>,
+    external_id: Option<String>,
+    org: OrgRef,
+}
+
+/// Rows queued per worker.
+const WORKER_QUEUE: usize = 64;
+
+/// What the workers share.
+struct Shared<'a> {
+    client: &'a WorkOsClient,
+    orgs: tokio::sync::Mutex<&'a mut OrgResolver>,
+    multiple_roles_warned: AtomicBool,
+}
+
+/// A run's warnings tagged with their row, so the report can list them in
+/// file order whatever worker produced them.
+#[derive(Default)]
+struct Tally {
+    report: RoleAssignmentReport,
+    messages: Vec<(u64, String)>,
+}
+
+impl Tally {
+    fn note(&mut self, row: u64, message: String) {
+        self.report.warnings_total += 1;
+        if self.messages.len() < MAX_KEPT_WARNINGS {
+            self.messages.push((row, message));
+        }
+    }
+
+    fn skip(&mut self, row: u64, message: String) {
+        self.report.skipped += 1;
+        self.note(row, message);
+    }
+
+    fn fail(&mut self, row: u64, message: String) {
+        self.report.failures += 1;
+        self.note(row, message);
+    }
+
+    /// Adds a worker's counts and messages.
+    fn absorb(&mut self, other: Tally) {
+        let (r, o) = (&mut self.report, other.report);
+        r.assigned += o.assigned;
+        r.already_assigned += o.already_assigned;
+        r.memberships_created += o.memberships_created;
+        r.skipped += o.skipped;
+        r.failures += o.failures;
+        r.user_not_found += o.user_not_found;
+        r.warnings_total += o.warnings_total;
+        self.messages.extend(other.messages);
+    }
+
+    /// The report, with the first [`MAX_KEPT_WARNINGS`] messages in row
+    /// order. (Each worker kept its first ones, so none of the overall
+    /// first ones is missing.)
+    fn finish(mut self) -> RoleAssignmentReport {
+        self.messages.sort_by_key(|(row, _)| *row);
+        self.messages.truncate(MAX_KEPT_WARNINGS);
+        self.report.warnings = self.messages.into_iter().map(|(_, m)| m).collect();
+        self.report
+    }
+}
+
+/// The worker a user's rows go to: the same user always goes to the same
+/// worker, which applies its rows in file order.
+fn shard(email: Option<&str>, external_id: Option<&str>, workers: usize) -> usize {
+    let mut h = DefaultHasher::new();
+    match email {
+        Some(e) => e.hash(&mut h),
+        None => external_id.hash(&mut h),
+    }
+    (h.finish() % workers as u64) as usize
+}
+
 /// Streams `path` and assigns each row's role. `client: None` is a dry run.
+///
+/// Rows are checked in file order on this task, then go through two stages
+/// of `--concurrency` workers each: [`resolve_rows`] (organization and user
+/// lookups, sharded by email / external id) and [`apply_rows`] (the
+/// membership write, sharded by WorkOS user id). Different users proceed in
+/// parallel, bounded by the client's permits and rate limiter.
 pub async fn assign_user_roles(
     client: Option<&WorkOsClient>,
     path: &Path,
@@ -159,77 +232,170 @@ pub async fn assign_user_roles(
         .as_deref()
         .map(str::trim)
         .filter(|v| !v.is_empty());
-    let mut report = RoleAssignmentReport {
-        dry_run: client.is_none(),
-        ..Default::default()
-    };
-    let mut last_user: Option<CachedUser> = None;
-    let mut last_membership: Option<CachedMembership> = None;
-    let mut multiple_roles_warned = false;
-    for row in rows {
-        let row = row?;
-        let n = row.row;
-        report.total_mappings += 1;
-        if let Some(found) = row.ragged {
-            report.skip(format!(
-                "Row {n} (line {}): has {found} fields but the header has {} \u{2014} skipping",
-                row.line,
-                row.cells.len()
-            ));
-            continue;
-        }
-        let Some(slug) = row.get(cols.role_slug) else {
-            report.skip(format!("Row {n}: Missing role_slug \u{2014} skipping"));
-            continue;
-        };
-        let email = row.get(cols.email).map(str::to_lowercase);
-        let external_id = row.get(cols.external_id).map(str::to_string);
-        if email.is_none() && external_id.is_none() {
-            let message = if row.get(cols.user_id).is_some() {
-                format!(
-                    "Row {n}: Missing email/external_id \u{2014} skipping (user_id is a source id and is never sent to WorkOS)"
-                )
-            } else {
-                format!("Row {n}: Missing email/user_id \u{2014} skipping")
+    let mut tally = Tally::default();
+    tally.report.dry_run = client.is_none();
+    let workers = client.map_or(1, |c| c.concurrency().max(1));
+    let mut senders = Vec::with_capacity(workers);
+    let mut receivers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (tx, rx) = tokio::sync::mpsc::channel::<AssignmentJob>(WORKER_QUEUE);
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    let feed = async move {
+        for row in rows {
+            let row = row?;
+            let n = row.row;
+            tally.report.total_mappings += 1;
+            if let Some(found) = row.ragged {
+                tally.skip(
+                    n,
+                    format!(
+                        "Row {n} (line {}): has {found} fields but the header has {} \u{2014} skipping",
+                        row.line,
+                        row.cells.len()
+                    ),
+                );
+                continue;
+            }
+            let Some(slug) = row.get(cols.role_slug) else {
+                tally.skip(n, format!("Row {n}: Missing role_slug \u{2014} skipping"));
+                continue;
             };
-            report.skip(message);
-            continue;
+            let email = row.get(cols.email).map(str::to_lowercase);
+            let external_id = row.get(cols.external_id).map(str::to_string);
+            if email.is_none() && external_id.is_none() {
+                let message = if row.get(cols.user_id).is_some() {
+                    format!(
+                        "Row {n}: Missing email/external_id \u{2014} skipping (user_id is a source id and is never sent to WorkOS)"
+                    )
+                } else {
+                    format!("Row {n}: Missing email/user_id \u{2014} skipping")
+                };
+                tally.skip(n, message);
+                continue;
+            }
+            let Some(org) = OrgRef::pick(
+                row.get(cols.org_id),
+                row.get(cols.org_external_id),
+                default_org,
+            ) else {
+                tally.skip(
+                    n,
+                    format!(
+                        "Row {n}: No organization for role \"{slug}\" (org_id, org_external_id or --org-id) \u{2014} skipping"
+                    ),
+                );
+                continue;
+            };
+            if client.is_none() {
+                tally.report.assigned += 1;
+                continue;
+            }
+            let worker = shard(email.as_deref(), external_id.as_deref(), workers);
+            let job = AssignmentJob {
+                row: n,
+                slug: slug.to_string(),
+                email,
+                external_id,
+                org,
+            };
+            if senders[worker].send(job).await.is_err() {
+                break; // the worker stopped on a fatal error, reported by it
+            }
         }
-        let Some(org) = OrgRef::pick(
-            row.get(cols.org_id),
-            row.get(cols.org_external_id),
-            default_org,
-        ) else {
-            report.skip(format!(
-                "Row {n}: No organization for role \"{slug}\" (org_id, org_external_id or --org-id) \u{2014} skipping"
-            ));
-            continue;
-        };
-        let Some(client) = client else {
-            report.assigned += 1;
-            continue;
-        };
+        drop(senders);
+        Ok::<Tally, RolesError>(tally)
+    };
+    let Some(client) = client else {
+        return Ok(feed.await?.finish());
+    };
+    let shared = Shared {
+        client,
+        orgs: tokio::sync::Mutex::new(orgs),
+        multiple_roles_warned: AtomicBool::new(false),
+    };
+    let mut owners = Vec::with_capacity(workers);
+    let mut owned = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (tx, rx) = tokio::sync::mpsc::channel::<ResolvedJob>(WORKER_QUEUE);
+        owners.push(tx);
+        owned.push(rx);
+    }
+    let resolving = futures::future::try_join_all(
+        receivers
+            .into_iter()
+            .map(|rx| resolve_rows(&shared, rx, owners.clone())),
+    );
+    // Only the resolvers hold senders now: the appliers end when they do.
+    drop(owners);
+    let applying =
+        futures::future::try_join_all(owned.into_iter().map(|rx| apply_rows(&shared, rx)));
+    let (mut tally, resolved, applied) =
+        futures::future::try_join3(feed, resolving, applying).await?;
+    for part in resolved.into_iter().chain(applied) {
+        tally.absorb(part);
+    }
+    Ok(tally.finish())
+}
+
+/// A row whose organization and user are known, on its way to the worker
+/// that owns the user's memberships.
+struct ResolvedJob {
+    row: u64,
+    slug: String,
+    who: String,
+    user_id: String,
+    org_id: String,
+}
+
+/// First stage: finds each row's organization and user. Rows come sharded
+/// by email / external id, so consecutive rows of one user reuse the last
+/// lookup; the result goes to the worker owning that WorkOS user.
+async fn resolve_rows(
+    shared: &Shared<'_>,
+    mut jobs: tokio::sync::mpsc::Receiver<AssignmentJob>,
+    owners: Vec<tokio::sync::mpsc::Sender<ResolvedJob>>,
+) -> Result<Tally, RolesError> {
+    let client = shared.client;
+    let mut tally = Tally::default();
+    let mut last_user: Option<CachedUser> = None;
+    while let Some(job) = jobs.recv().await {
+        let AssignmentJob {
+            row: n,
+            slug,
+            email,
+            external_id,
+            org,
+        } = job;
         let who = email
             .clone()
             .or_else(|| external_id.clone())
             .unwrap_or_default();
 
-        // Organization.
-        let org_id = match orgs.resolve(client, &org).await {
+        // Organization (external ids are looked up once per run).
+        let resolved = shared.orgs.lock().await.resolve(client, &org).await;
+        let org_id = match resolved {
             Ok(Some(id)) => id,
             Ok(None) => {
-                report.fail(format!(
-                    "Row {n}: Organization not found for org_external_id \"{}\"",
-                    org.value()
-                ));
+                tally.fail(
+                    n,
+                    format!(
+                        "Row {n}: Organization not found for org_external_id \"{}\"",
+                        org.value()
+                    ),
+                );
                 continue;
             }
             Err(e) => {
                 fatal_if_unauthorized(&e)?;
-                report.fail(format!(
-                    "Row {n}: Failed to resolve organization for external_id {}: {e}",
-                    org.value()
-                ));
+                tally.fail(
+                    n,
+                    format!(
+                        "Row {n}: Failed to resolve organization for external_id {}: {e}",
+                        org.value()
+                    ),
+                );
                 continue;
             }
         };
@@ -252,37 +418,74 @@ pub async fn assign_user_roles(
                 }
                 Err(e) => {
                     fatal_if_unauthorized(&e)?;
-                    report.fail(format!(
-                        "Failed to assign role \"{slug}\": user lookup for {who} failed: {e}"
-                    ));
+                    tally.fail(
+                        n,
+                        format!(
+                            "Failed to assign role \"{slug}\": user lookup for {who} failed: {e}"
+                        ),
+                    );
                     continue;
                 }
             },
         };
         let Some(user_id) = user_id else {
-            report.user_not_found += 1;
-            report.fail(format!("User not found: {who}"));
+            tally.report.user_not_found += 1;
+            tally.fail(n, format!("User not found: {who}"));
             continue;
         };
+        let owner = &owners[shard(Some(&user_id), None, owners.len())];
+        let job = ResolvedJob {
+            row: n,
+            slug,
+            who,
+            user_id,
+            org_id,
+        };
+        if owner.send(job).await.is_err() {
+            break; // that worker stopped on a fatal error, reported by it
+        }
+    }
+    Ok(tally)
+}
 
-        // Membership.
+/// Second stage: every row of one WorkOS user reaches the same worker, which
+/// applies them one at a time, so two updates of one membership never race
+/// (a user named by email in one row and by external id in another
+/// included). Only the last membership is cached, so memory does not grow
+/// with the file.
+async fn apply_rows(
+    shared: &Shared<'_>,
+    mut jobs: tokio::sync::mpsc::Receiver<ResolvedJob>,
+) -> Result<Tally, RolesError> {
+    let client = shared.client;
+    let mut tally = Tally::default();
+    let mut last_membership: Option<CachedMembership> = None;
+    while let Some(job) = jobs.recv().await {
+        let ResolvedJob {
+            row: n,
+            slug,
+            who,
+            user_id,
+            org_id,
+        } = job;
         let cached = last_membership
             .take()
             .filter(|m| m.user_id == user_id && m.organization_id == org_id);
-        let outcome = assign_one(client, &user_id, &org_id, slug, cached).await;
-        match outcome {
+        match assign_one(client, &user_id, &org_id, &slug, cached).await {
             Ok((membership, effect)) => {
-                report.assigned += 1;
+                tally.report.assigned += 1;
                 match effect {
-                    Effect::Unchanged => report.already_assigned += 1,
-                    Effect::Created => report.memberships_created += 1,
+                    Effect::Unchanged => tally.report.already_assigned += 1,
+                    Effect::Created => tally.report.memberships_created += 1,
                     Effect::Updated => {}
                     Effect::Replaced => {
-                        if !multiple_roles_warned {
-                            multiple_roles_warned = true;
-                            report.warn(format!(
-                                "Multiple roles are not enabled in this WorkOS environment: role \"{slug}\" replaced the roles of {who} in org {org_id} (and of later users with several roles)"
-                            ));
+                        if !shared.multiple_roles_warned.swap(true, Ordering::Relaxed) {
+                            tally.note(
+                                n,
+                                format!(
+                                    "Multiple roles are not enabled in this WorkOS environment: role \"{slug}\" replaced the roles of {who} in org {org_id} (and of later users with several roles)"
+                                ),
+                            );
                         }
                     }
                 }
@@ -290,13 +493,14 @@ pub async fn assign_user_roles(
             }
             Err(e) => {
                 fatal_if_unauthorized(&e)?;
-                report.fail(format!(
-                    "Failed to assign role \"{slug}\" to {who} in org {org_id}: {e}"
-                ));
+                tally.fail(
+                    n,
+                    format!("Failed to assign role \"{slug}\" to {who} in org {org_id}: {e}"),
+                );
             }
         }
     }
-    Ok(report)
+    Ok(tally)
 }
 
 /// What a row changed.

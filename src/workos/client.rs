@@ -79,6 +79,8 @@ struct Inner {
     key: ApiKey,
     limiter: RateLimiter,
     permits: Semaphore,
+    /// `--concurrency`: the number of permits.
+    concurrency: usize,
     retry: RetryPolicy,
     requests: AtomicU64,
     retries: AtomicU64,
@@ -102,6 +104,11 @@ struct Call<'a> {
 }
 
 impl WorkOsClient {
+    /// Requests this client lets be in flight at once (`--concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
     pub fn new(config: ClientConfig) -> Result<Self, WorkOsError> {
         let concurrency = config.concurrency.max(1);
         let http = reqwest::Client::builder()
@@ -123,6 +130,7 @@ impl WorkOsClient {
                 key: config.api_key,
                 limiter: RateLimiter::new(config.rate_limit),
                 permits: Semaphore::new(concurrency),
+                concurrency,
                 retry: config.retry,
                 requests: AtomicU64::new(0),
                 retries: AtomicU64::new(0),

@@ -206,6 +206,9 @@ pub struct FakeStats {
     pub faults_by_kind: BTreeMap<String, u64>,
     /// 401 answers.
     pub unauthorized: u64,
+    /// Most API requests handled at the same time (a request with a slow
+    /// answer counts until it is sent).
+    pub max_in_flight: u64,
 }
 
 impl FakeStats {
@@ -221,6 +224,7 @@ impl FakeStats {
             "writes": self.writes,
             "reads": self.reads,
             "unauthorized": self.unauthorized,
+            "max_in_flight": self.max_in_flight,
             "by_route": self.by_route,
             "faults_by_kind": self.faults_by_kind,
             "first_to_last_request_ms": span_ms,
@@ -510,9 +514,12 @@ async fn handle(
         .and_then(|v| v.to_str().ok());
     let outcome = {
         let mut s = lock(&state);
+        let c = &mut s.counters;
+        c.in_flight += 1;
+        c.max_in_flight = c.max_in_flight.max(c.in_flight);
         s.process(&parts.method, &parts.uri, auth, &bytes)
     };
-    match outcome {
+    let reply = match outcome {
         Outcome::Drop => Err(DropConnection),
         Outcome::Respond { out, delay } => {
             if let Some(d) = delay {
@@ -520,7 +527,12 @@ async fn handle(
             }
             Ok(out.into_response())
         }
-    }
+    };
+    // (A reset while this request was handled may have zeroed the count.)
+    let mut s = lock(&state);
+    s.counters.in_flight = s.counters.in_flight.saturating_sub(1);
+    drop(s);
+    reply
 }
 
 enum Outcome {
@@ -2292,6 +2304,9 @@ impl Limiter {
 
 #[derive(Default)]
 struct Counters {
+    /// API requests being handled now (a slow answer counts until sent).
+    in_flight: u64,
+    max_in_flight: u64,
     total_requests: u64,
     rate_limited: u64,
     faults_injected: u64,
@@ -2372,6 +2387,7 @@ impl State {
     fn stats(&self) -> FakeStats {
         let c = &self.counters;
         FakeStats {
+            max_in_flight: c.max_in_flight,
             total_requests: c.total_requests,
             rate_limited: c.rate_limited,
             faults_injected: c.faults_injected,
