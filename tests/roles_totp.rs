@@ -1089,3 +1089,67 @@ async fn role_rows_are_applied_concurrently_without_lost_updates() {
     );
     assert_eq!(fake.stats().writes, writes);
 }
+
+/// A file naming one user several times (any case) enrolls one factor: the
+/// records of one email run one after another, so the later ones find the
+/// factor and are skipped, although records run 5 at a time and every answer
+/// is slow enough for them to overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_email_twice_in_a_file_enrolls_one_factor() {
+    let fake = FakeWorkOs::start(FakeWorkOsConfig {
+        faults: fakes::workos::FaultPlan {
+            slow_rate: 1.0,
+            slow_delay: std::time::Duration::from_millis(80),
+            ..Default::default()
+        },
+        seed: 3,
+        ..Default::default()
+    })
+    .await;
+    let a = fake.seed_user("a@example.com", None);
+    for i in 0..6 {
+        fake.seed_user(&format!("u{i}@example.com"), None);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = format!(
+        "email,totp_secret\na@example.com,{SECRET_A}\nA@Example.com,{SECRET_B}\na@example.com,{SECRET_A}\n"
+    );
+    for i in 0..6 {
+        text.push_str(&format!("u{i}@example.com,{SECRET_B}\n"));
+    }
+    let input = write(dir.path(), "t.csv", &text);
+    let r = live(
+        &fake,
+        dir.path(),
+        &["enroll-totp", "--input", s(&input), "--rate-limit", "1000"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("  Total records: 9\n  Enrolled: 7\n  Skipped (already enrolled): 2\n"),
+        "{}",
+        r.stdout
+    );
+    let factors = fake.auth_factors();
+    assert_eq!(factors.len(), 7);
+    let of_a: Vec<&Value> = factors
+        .iter()
+        .filter(|f| f["user_id"] == a.as_str())
+        .collect();
+    assert_eq!(of_a.len(), 1);
+    assert_eq!(
+        of_a[0]["totp"]["secret"], SECRET_A,
+        "the first record's secret"
+    );
+    // One enrollment request for a@: the later records never tried.
+    assert_eq!(
+        route(&fake, "POST /user_management/users/{id}/auth_factors"),
+        7
+    );
+    // Records did overlap (other users ran alongside a@'s).
+    assert!(
+        fake.stats().max_in_flight >= 2,
+        "{}",
+        fake.stats().max_in_flight
+    );
+}

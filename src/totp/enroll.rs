@@ -3,8 +3,8 @@
 //! (`GET /user_management/users/{id}/auth_factors`, so a re-run enrolls
 //! nothing twice), else `POST /user_management/users/{id}/auth_factors`.
 //!
-//! The input is streamed and records run `concurrency` at a time through
-//! the one shared client (which also paces them with `--rate-limit` and
+//! The input is streamed and records run `concurrency` at a time (records
+//! of one email one after another) through the one shared client (which also paces them with `--rate-limit` and
 //! retries 408/429/5xx). Error records go to the errors file as they happen
 //! (JSON lines, key order `recordNumber, email, errorType, errorMessage,
 //! timestamp, httpStatus`, plus `line`), or stay in memory when no path is
@@ -12,9 +12,12 @@
 //! request. Secrets are never written anywhere but the request body; a
 //! message the API echoes is redacted.
 
+use std::collections::HashMap;
 use std::fs::File;
+use std::future::Future;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -187,6 +190,7 @@ pub async fn enroll_totp_file(
         .map(str::trim)
         .filter(|v| !v.is_empty());
     let mut record_number = 0u64;
+    let turns = &EmailTurns::default();
     let mut outcomes = futures::stream::iter(input)
         .map(|item| {
             let number = match &item {
@@ -218,7 +222,12 @@ pub async fn enroll_totp_file(
                     },
                     Ok(InputItem::Record(record)) => match client {
                         None => Outcome::Enrolled,
-                        Some(client) => enroll_one(client, record, number, issuer).await,
+                        Some(client) => {
+                            let email = record.email.to_lowercase();
+                            turns
+                                .take(&email, enroll_one(client, record, number, issuer))
+                                .await
+                        }
                     },
                 }
             }
@@ -255,6 +264,34 @@ pub async fn enroll_totp_file(
     sink.finish()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// One enrollment at a time per email: a file that names a user twice
+/// would otherwise check "has no TOTP factor yet" twice at once and enroll
+/// two factors. The second record waits, then finds the first one's factor
+/// and is skipped. Only emails in progress are held (at most `concurrency`).
+#[derive(Default)]
+struct EmailTurns {
+    held: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl EmailTurns {
+    async fn take<F: Future>(&self, email: &str, work: F) -> F::Output {
+        let turn = {
+            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(held.entry(email.to_string()).or_default())
+        };
+        let out = {
+            let _mine = turn.lock().await;
+            work.await
+        };
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's reference and ours: nobody else is waiting.
+        if held.get(email).is_some_and(|t| Arc::strong_count(t) == 2) {
+            held.remove(email);
+        }
+        out
+    }
 }
 
 async fn enroll_one(
