@@ -22,8 +22,9 @@
 //! the same state without duplicates. Dry run (no client): no HTTP at all;
 //! users get `dry-run-user-<lowercased email>`.
 //!
-//! Per-run memory: a set of u64 hashes of (user, organization, roles) done,
-//! and with `--dedupe` an email → user id map; nothing else per row.
+//! Per-run memory: the u64 hashes of the (user, organization, roles) done
+//! ([`DoneMemberships`]: the last 1–2M in a live run, all of them in a dry
+//! run), and with `--dedupe` an email → user id map; nothing else per row.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -36,6 +37,50 @@ use super::errors::{ErrorRecord, ErrorType};
 use super::orgs::{CacheStats, OrgError, OrgOptions, OrgResolver};
 use crate::workos::error::DuplicateKey;
 use crate::workos::{CreateMembership, CreateUser, User, WorkOsClient, WorkOsError};
+
+/// Distinct memberships a live run remembers per generation (two
+/// generations are kept: 2 × 1M keys, ~40 MB at most).
+const DONE_GENERATION: usize = 1 << 20;
+
+/// The memberships this run has already made, as u64 hashes.
+///
+/// A live run only uses it to save a request for a repeated row (WorkOS
+/// answers a repeat with 409, handled like any existing membership), so it
+/// keeps the most recent keys in two generations and memory stays flat
+/// however long the file. A dry run has no server to ask: its duplicate
+/// count must be exact, so it keeps every key (≈ 10 bytes per distinct
+/// membership).
+struct DoneMemberships {
+    current: HashSet<u64>,
+    previous: HashSet<u64>,
+    /// `None` for a dry run: never forget.
+    generation: Option<usize>,
+}
+
+impl DoneMemberships {
+    fn new(dry_run: bool) -> Self {
+        Self {
+            current: HashSet::new(),
+            previous: HashSet::new(),
+            generation: (!dry_run).then_some(DONE_GENERATION),
+        }
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        self.current.contains(&key) || self.previous.contains(&key)
+    }
+
+    /// Adds `key`; false when it was already there.
+    fn insert(&mut self, key: u64) -> bool {
+        if self.contains(key) {
+            return false;
+        }
+        if self.generation.is_some_and(|cap| self.current.len() >= cap) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key)
+    }
+}
 
 /// Stripes of the per-(user, organization) membership lock.
 const MEMBERSHIP_STRIPES: usize = 256;
@@ -215,7 +260,7 @@ pub struct Engine {
     client: Option<WorkOsClient>,
     orgs: OrgResolver,
     dedupe: Option<Mutex<HashMap<String, DedupeSlot>>>,
-    memberships_done: Mutex<HashSet<u64>>,
+    memberships_done: Mutex<DoneMemberships>,
     membership_locks: Vec<tokio::sync::Mutex<()>>,
     multiple_roles_disabled: AtomicBool,
 }
@@ -223,11 +268,12 @@ pub struct Engine {
 impl Engine {
     /// `client` `None` = dry run (zero HTTP). `dedupe` = `--dedupe`.
     pub fn new(client: Option<WorkOsClient>, orgs: OrgOptions, dedupe: bool) -> Self {
+        let dry_run = client.is_none();
         Self {
             orgs: OrgResolver::new(client.clone(), orgs),
             client,
             dedupe: dedupe.then(|| Mutex::new(HashMap::new())),
-            memberships_done: Mutex::new(HashSet::new()),
+            memberships_done: Mutex::new(DoneMemberships::new(dry_run)),
             membership_locks: (0..MEMBERSHIP_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -576,7 +622,7 @@ impl Engine {
         self.memberships_done
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .contains(&key)
+            .contains(key)
     }
 
     /// Adds `key`; false when it was already there.
@@ -691,6 +737,37 @@ fn org_error(task: &UserTask, org: &OrgRef, e: &OrgError) -> ErrorRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_runs_remember_two_generations_dry_runs_everything() {
+        let mut live = DoneMemberships {
+            generation: Some(3),
+            ..DoneMemberships::new(false)
+        };
+        for k in 0..3 {
+            assert!(live.insert(k));
+        }
+        assert!(!live.insert(1), "a repeat is seen");
+        // The fourth key starts a generation; the first three are still
+        // known until the next one is full.
+        for k in 3..6 {
+            assert!(live.insert(k));
+        }
+        assert!(live.contains(0) && live.contains(5));
+        assert!(live.insert(6));
+        assert!(!live.contains(0) && live.contains(3) && live.contains(6));
+        assert!(live.current.len() + live.previous.len() <= 6);
+
+        let mut dry = DoneMemberships::new(true);
+        for k in 0..10_000 {
+            assert!(dry.insert(k));
+        }
+        assert!((0..10_000).all(|k| dry.contains(k)));
+        assert_eq!(
+            DoneMemberships::new(false).generation,
+            Some(DONE_GENERATION)
+        );
+    }
 
     fn task(n: u64, email: &str, org: Option<OrgRef>, roles: &[&str]) -> UserTask {
         UserTask {
