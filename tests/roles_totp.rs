@@ -77,6 +77,25 @@ async fn fake() -> FakeWorkOs {
     FakeWorkOs::start(FakeWorkOsConfig::default()).await
 }
 
+/// A fake injecting `faults` (deterministically, from `seed`).
+async fn faulty(faults: fakes::workos::FaultPlan, seed: u64) -> FakeWorkOs {
+    FakeWorkOs::start(FakeWorkOsConfig {
+        faults,
+        seed,
+        ..Default::default()
+    })
+    .await
+}
+
+/// Every answer held back `ms` (applied first, then answered).
+fn slow_answers(ms: u64) -> fakes::workos::FaultPlan {
+    fakes::workos::FaultPlan {
+        slow_rate: 1.0,
+        slow_delay: std::time::Duration::from_millis(ms),
+        ..Default::default()
+    }
+}
+
 fn role<'a>(roles: &'a [Value], slug: &str) -> &'a Value {
     roles
         .iter()
@@ -924,16 +943,12 @@ async fn shipped_fixtures_apply_to_a_fresh_environment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_are_retried_and_the_end_state_is_right() {
-    let fake = FakeWorkOs::start(FakeWorkOsConfig {
-        faults: fakes::workos::FaultPlan {
-            error_rate: 0.15,
-            drop_after_rate: 0.15,
-            ..Default::default()
-        },
-        seed: 42,
+    let plan = fakes::workos::FaultPlan {
+        error_rate: 0.15,
+        drop_after_rate: 0.15,
         ..Default::default()
-    })
-    .await;
+    };
+    let fake = faulty(plan, 42).await;
     let acme = fake.seed_organization("Acme", Some("acme"));
     let users: Vec<String> = (0..4)
         .map(|i| fake.seed_user(&format!("u{i}@example.com"), Some(&format!("ext-{i}"))))
@@ -1005,19 +1020,10 @@ async fn faults_are_retried_and_the_end_state_is_right() {
 /// id in others (those rows still meet at one worker, so no update is lost).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_rows_are_applied_concurrently_without_lost_updates() {
-    let fake = FakeWorkOs::start(FakeWorkOsConfig {
-        faults: fakes::workos::FaultPlan {
-            // Every answer is held back longer than the client's pacing
-            // interval (~21 ms at the default 50/s), so a client that waits
-            // for each answer never has two in flight; one that does not has.
-            slow_rate: 1.0,
-            slow_delay: std::time::Duration::from_millis(80),
-            ..Default::default()
-        },
-        seed: 7,
-        ..Default::default()
-    })
-    .await;
+    // Every answer is held back longer than the client's pacing interval
+    // (~21 ms at the default 50/s), so a client that waits for each answer
+    // never has two in flight; one that does not has.
+    let fake = faulty(slow_answers(80), 7).await;
     let acme = fake.seed_organization("Acme", Some("acme"));
     let users: Vec<String> = (0..24)
         .map(|i| fake.seed_user(&format!("u{i}@example.com"), Some(&format!("ext-{i}"))))
@@ -1096,16 +1102,7 @@ async fn role_rows_are_applied_concurrently_without_lost_updates() {
 /// is slow enough for them to overlap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_email_twice_in_a_file_enrolls_one_factor() {
-    let fake = FakeWorkOs::start(FakeWorkOsConfig {
-        faults: fakes::workos::FaultPlan {
-            slow_rate: 1.0,
-            slow_delay: std::time::Duration::from_millis(80),
-            ..Default::default()
-        },
-        seed: 3,
-        ..Default::default()
-    })
-    .await;
+    let fake = faulty(slow_answers(80), 3).await;
     let a = fake.seed_user("a@example.com", None);
     for i in 0..6 {
         fake.seed_user(&format!("u{i}@example.com"), None);
