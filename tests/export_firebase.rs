@@ -1395,3 +1395,53 @@ fn users_at(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         })
         .collect()
 }
+
+/// Ctrl-C during the legacy single-CSV mode removes its scratch package
+/// (which holds password hashes) and the unfinished outputs; exit 130.
+#[test]
+fn interrupted_legacy_transform_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, _) = synth_file(tmp.path(), 200_000);
+    let out_dir = tmp.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let output = out_dir.join("users.csv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workos-migrate"))
+        .args(["transform-firebase", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--signer-key", "a2V5", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let scratch = out_dir.join(format!(".users.csv.package-{}", child.id()));
+    let started = std::time::Instant::now();
+    // Wait until the export is writing its scratch package.
+    while !scratch.join("users.csv").is_file() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no scratch package appeared"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("finished before it could be interrupted: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "Transform interrupted; its scratch package and unfinished files were removed\n"
+        ),
+        "{stderr}"
+    );
+    let left: Vec<_> = fs::read_dir(&out_dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

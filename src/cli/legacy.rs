@@ -4,11 +4,12 @@
 //! scratch package, print the summary.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::fail as failed;
 use crate::sources::legacy_csv::{
-    scratch_package_dir, write_legacy_csv, LegacyCsvSummary, LegacySource,
+    partial_path, scratch_package_dir, skipped_log_path, write_legacy_csv, LegacyCsvSummary,
+    LegacySource,
 };
 use crate::sources::mapping::UserMappings;
 
@@ -54,6 +55,10 @@ pub(crate) fn run_legacy(
         LegacySource::Firebase => "firebase_uid",
     };
     let scratch = scratch_package_dir(run.output);
+    remove_on_interrupt(
+        scratch.clone(),
+        [run.output, &skipped_log_path(run.output)].map(partial_path),
+    );
     let result = export(&scratch).and_then(|()| {
         let mappings = UserMappings::load(run.org_mapping, run.role_mapping, user_column)
             .map_err(|e| e.to_string())?;
@@ -75,6 +80,43 @@ pub(crate) fn run_legacy(
     }
     let _ = out.flush();
     0
+}
+
+/// On Ctrl-C, removes the scratch package (it holds password hashes) and
+/// the unfinished outputs, and exits 130, instead of dying with them left
+/// behind. The handler is in place when this returns.
+fn remove_on_interrupt(scratch: PathBuf, partials: [PathBuf; 2]) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    #[cfg(unix)]
+    let interrupted = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let _in_runtime = runtime.enter();
+        match signal(SignalKind::interrupt()) {
+            Ok(mut sig) => async move { sig.recv().await.is_some() },
+            Err(_) => return,
+        }
+    };
+    #[cfg(not(unix))]
+    let interrupted = async { tokio::signal::ctrl_c().await.is_ok() };
+    let _ = std::thread::Builder::new()
+        .name("legacy-interrupt".into())
+        .spawn(move || {
+            if runtime.block_on(interrupted) {
+                let _ = std::fs::remove_dir_all(&scratch);
+                for p in &partials {
+                    let _ = std::fs::remove_file(p);
+                }
+                eprintln!(
+                    "Transform interrupted; its scratch package and unfinished files were removed"
+                );
+                std::process::exit(130);
+            }
+        });
 }
 
 fn print_summary(out: &mut dyn Write, s: &LegacyCsvSummary) {

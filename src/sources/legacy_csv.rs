@@ -149,6 +149,13 @@ pub fn legacy_header(mappings: &UserMappings) -> Vec<&'static str> {
     header
 }
 
+/// Where `path` is written until it is complete (`‹name›.partial`).
+pub fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
 /// A file written under a temporary name and renamed when complete.
 struct PendingFile {
     path: PathBuf,
@@ -158,9 +165,7 @@ struct PendingFile {
 
 impl PendingFile {
     fn create(path: &Path) -> Result<Self, LegacyCsvError> {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(".partial");
-        let tmp = path.with_file_name(name);
+        let tmp = partial_path(path);
         let file = create_private_file(&tmp).map_err(io_at(&tmp))?;
         Ok(Self {
             path: path.to_path_buf(),
