@@ -50,17 +50,13 @@ pub(crate) fn run_legacy(
             &format!("--output {} is the input file", run.output.display()),
         );
     }
-    let user_column = match run.source {
-        LegacySource::Clerk => "clerk_user_id",
-        LegacySource::Firebase => "firebase_uid",
-    };
     let scratch = scratch_package_dir(run.output);
     remove_on_interrupt(
         scratch.clone(),
         [run.output, &skipped_log_path(run.output)].map(partial_path),
     );
     let result = export(&scratch).and_then(|()| {
-        let mappings = UserMappings::load(run.org_mapping, run.role_mapping, user_column)
+        let mappings = UserMappings::load(run.org_mapping, run.role_mapping, run.source.user_key())
             .map_err(|e| e.to_string())?;
         write_legacy_csv(&scratch, run.source, &mappings, run.output).map_err(|e| e.to_string())
     });

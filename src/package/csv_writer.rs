@@ -68,6 +68,16 @@ pub fn push_field(out: &mut Vec<u8>, field: &str) {
     }
 }
 
+/// Appends `value` as a cell and the `,` that follows it; returns where the
+/// cell's bytes are, so another file's row can reuse them.
+pub fn push_cell(out: &mut Vec<u8>, value: &str) -> std::ops::Range<usize> {
+    let start = out.len();
+    push_field(out, value);
+    let cell = start..out.len();
+    out.push(b',');
+    cell
+}
+
 /// [`push_field`] for text already known to be UTF-8 bytes.
 pub fn push_field_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     if !needs_quotes(bytes) {

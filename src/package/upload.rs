@@ -86,6 +86,21 @@ pub fn encode_user(
     true
 }
 
+/// Appends the upload row of a user whose `users.csv` row is in `users`:
+/// the cells at `cells` (user_id, email, email_verified, first_name,
+/// last_name, password_hash; each already quoted as needed) joined by `,`.
+/// Byte for byte what [`encode_user`] writes, without quoting each field
+/// again.
+pub fn push_user_cells(out: &mut Vec<u8>, users: &[u8], cells: [std::ops::Range<usize>; 6]) {
+    for (k, at) in cells.into_iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&users[at]);
+    }
+    out.push(b'\n');
+}
+
 impl UploadProjection {
     /// Takes the three upload CSVs (users, organizations, memberships).
     pub fn new(

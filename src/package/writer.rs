@@ -145,6 +145,46 @@ pub struct BufferPool {
     free: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
 }
 
+/// The bytes of a run of exported users, one buffer per file, encoded off
+/// the writer thread (see [`MigrationPackageWriter::write_encoded_users`]).
+#[derive(Debug, Default)]
+pub struct EncodedUsers {
+    /// `users.csv` records.
+    pub users: Vec<u8>,
+    pub user_rows: u64,
+    /// `workos_upload/users.csv` records, and the row (in the batch) of each.
+    pub upload: Vec<u8>,
+    pub upload_rows: Vec<u32>,
+    pub skipped: Vec<u8>,
+    pub skipped_rows: u64,
+    pub warnings: Vec<u8>,
+    pub warning_rows: u64,
+}
+
+impl EncodedUsers {
+    /// Empty buffers for `n` rows, the two big ones from `pool` with room
+    /// for `users_bytes` / `upload_bytes` per row.
+    pub fn with_capacity(
+        pool: &BufferPool,
+        n: usize,
+        users_bytes: usize,
+        upload_bytes: usize,
+    ) -> Self {
+        Self {
+            users: pool.take(n * users_bytes),
+            upload: pool.take(n * upload_bytes),
+            upload_rows: Vec::with_capacity(n),
+            ..Self::default()
+        }
+    }
+
+    /// Returns the two big buffers to `pool`.
+    pub fn recycle(self, pool: &BufferPool) {
+        pool.give(self.users);
+        pool.give(self.upload);
+    }
+}
+
 /// Buffers kept at most by a [`BufferPool`].
 const POOL_LIMIT: usize = 16;
 
@@ -340,6 +380,25 @@ impl MigrationPackageWriter {
                 path: root.join(file.path),
                 source,
             })
+    }
+
+    /// Appends a run of users encoded in parallel: `users.csv` rows, their
+    /// upload rows (`upload_ids`: the external id of each, in order),
+    /// skipped-user and warning records.
+    pub fn write_encoded_users<'a>(
+        &mut self,
+        part: &EncodedUsers,
+        upload_ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), PackageWriteError> {
+        self.write_encoded(&super::schema::USERS, &part.users, part.user_rows)?;
+        self.upload().extend_users(&part.upload, upload_ids)?;
+        if part.skipped_rows > 0 {
+            self.skip_encoded(&part.skipped, part.skipped_rows)?;
+        }
+        if part.warning_rows > 0 {
+            self.warn_encoded(&part.warnings, part.warning_rows)?;
+        }
+        Ok(())
     }
 
     /// Appends `records` warning lines encoded with [`super::jsonl::push_record`].

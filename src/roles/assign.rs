@@ -201,14 +201,11 @@ impl Tally {
     }
 }
 
-/// The worker a user's rows go to: the same user always goes to the same
-/// worker, which applies its rows in file order.
-fn shard(email: Option<&str>, external_id: Option<&str>, workers: usize) -> usize {
+/// The worker of `key` (a user's email / external id, or WorkOS user id):
+/// one key always goes to the same worker, which takes its rows in order.
+fn shard(key: &str, workers: usize) -> usize {
     let mut h = DefaultHasher::new();
-    match email {
-        Some(e) => e.hash(&mut h),
-        None => external_id.hash(&mut h),
-    }
+    key.hash(&mut h);
     (h.finish() % workers as u64) as usize
 }
 
@@ -292,7 +289,11 @@ pub async fn assign_user_roles(
                 tally.report.assigned += 1;
                 continue;
             }
-            let worker = shard(email.as_deref(), external_id.as_deref(), workers);
+            let key = email
+                .as_deref()
+                .or(external_id.as_deref())
+                .unwrap_or_default();
+            let worker = shard(key, workers);
             let job = AssignmentJob {
                 row: n,
                 slug: slug.to_string(),
@@ -433,7 +434,7 @@ async fn resolve_rows(
             tally.fail(n, format!("User not found: {who}"));
             continue;
         };
-        let owner = &owners[shard(Some(&user_id), None, owners.len())];
+        let owner = &owners[shard(&user_id, owners.len())];
         let job = ResolvedJob {
             row: n,
             slug,

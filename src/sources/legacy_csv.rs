@@ -33,8 +33,9 @@ pub enum LegacySource {
 }
 
 impl LegacySource {
-    /// The source user id key of skipped records.
-    fn user_key(self) -> &'static str {
+    /// The source user id column: of skipped records and of the mapping
+    /// files.
+    pub fn user_key(self) -> &'static str {
         match self {
             Self::Clerk => "clerk_user_id",
             Self::Firebase => "firebase_uid",
@@ -138,6 +139,10 @@ const BASE_COLUMNS: [&str; 8] = [
     "password_hash_type",
     "metadata",
 ];
+
+/// Positions in [`BASE_COLUMNS`].
+const EXTERNAL_ID: usize = 4;
+const PASSWORD_HASH: usize = 5;
 
 /// The output header for these mappings.
 pub fn legacy_header(mappings: &UserMappings) -> Vec<&'static str> {
@@ -276,13 +281,15 @@ fn write_users(
             }
         };
         line.clear();
+        let mut fields: Vec<&str> = Vec::with_capacity(header.len());
         for row in 0..batch.num_rows() {
-            let mut fields: Vec<&str> = from_package.iter().map(|&c| cell(c, row)).collect();
-            if !fields[5].is_empty() {
+            fields.clear();
+            fields.extend(from_package.iter().map(|&c| cell(c, row)));
+            if !fields[PASSWORD_HASH].is_empty() {
                 summary.with_password += 1;
             }
             // §13.3: a user whose entry has an org_id gets only the org_id.
-            let entry = mappings.org(fields[4]);
+            let entry = mappings.org(fields[EXTERNAL_ID]);
             let (org_id, ext, name) = match entry {
                 Some(e) if e.org_id.is_some() => (e.org_id.as_deref(), None, None),
                 Some(e) => (None, e.org_external_id.as_deref(), e.org_name.as_deref()),
@@ -413,6 +420,12 @@ mod tests {
             assert_eq!(skipped_log_path(Path::new(output)), PathBuf::from(log));
             assert_ne!(skipped_log_path(Path::new(output)), PathBuf::from(output));
         }
+    }
+
+    #[test]
+    fn column_positions_name_their_columns() {
+        assert_eq!(BASE_COLUMNS[EXTERNAL_ID], "external_id");
+        assert_eq!(BASE_COLUMNS[PASSWORD_HASH], "password_hash");
     }
 
     #[test]

@@ -22,12 +22,13 @@ use super::mapping::{
     clerk_stream, col, email_verified, metadata_cell, password_warning, OutColumns,
 };
 use super::reader::{ClerkReadError, ClerkReader};
-use crate::package::csv_writer::{push_field, push_record as push_csv_record};
+use crate::package::csv_writer::{push_cell, push_field, push_record as push_csv_record};
 use crate::package::jsonl::push_record;
 use crate::package::manifest::{iso_now, SecretRedaction};
-use crate::package::schema::{TOTP_SECRETS, USERS};
+use crate::package::schema::TOTP_SECRETS;
 use crate::package::sso::HandoffNotes;
-use crate::package::writer::{BufferPool, PackageWriteError};
+use crate::package::upload::push_user_cells;
+use crate::package::writer::{BufferPool, EncodedUsers, PackageWriteError};
 use crate::package::{Manifest, MigrationPackageWriter, PackageOptions};
 use crate::progress::Progress;
 use crate::sources::mapping::{IdentityRows, MappingError, UserMappings};
@@ -179,8 +180,7 @@ fn run(
                     })??;
                     write_batch(pkg, identity, mappings, &batch)?;
                     for part in batch.parts {
-                        buffers.give(part.users);
-                        buffers.give(part.upload);
+                        part.rows.recycle(&buffers);
                     }
                 }
                 Ok::<(), ClerkExportError>(())
@@ -253,15 +253,7 @@ type Pending = std::sync::mpsc::Receiver<Result<EncodedBatch, ClerkExportError>>
 /// The output bytes of a run of rows, one buffer per file.
 #[derive(Default)]
 struct EncodedPart {
-    users: Vec<u8>,
-    user_rows: u64,
-    /// `workos_upload/users.csv` records, and the row of each.
-    upload: Vec<u8>,
-    upload_rows: Vec<u32>,
-    skipped: Vec<u8>,
-    skipped_rows: u64,
-    warnings: Vec<u8>,
-    warning_rows: u64,
+    rows: EncodedUsers,
     totp: Vec<u8>,
     totp_rows: u64,
     /// Exported rows with an org or role mapping.
@@ -287,16 +279,6 @@ fn encode_batch(
     Ok(EncodedBatch { cols, parts })
 }
 
-/// Appends `value` as a cell and the separator that follows it; returns
-/// where the cell's bytes are.
-fn field(out: &mut Vec<u8>, value: &str) -> Range<usize> {
-    let start = out.len();
-    push_field(out, value);
-    let cell = start..out.len();
-    out.push(b',');
-    cell
-}
-
 /// §6.3 steps 1–7 for a run of rows, as the bytes of each file (the same
 /// rules as [`map_row`] followed by the package writes).
 fn encode_part(
@@ -308,9 +290,7 @@ fn encode_part(
 ) -> EncodedPart {
     let n = rows.len();
     let mut p = EncodedPart {
-        users: buffers.take(n * 320),
-        upload: buffers.take(n * 160),
-        upload_rows: Vec::with_capacity(n),
+        rows: EncodedUsers::with_capacity(buffers, n, 320, 160),
         ..EncodedPart::default()
     };
     let timestamp = iso_now();
@@ -323,21 +303,21 @@ fn encode_part(
         let email = get(col::EMAIL);
         if email.is_empty() {
             push_record(
-                &mut p.skipped,
+                &mut p.rows.skipped,
                 &[
                     ("timestamp", &timestamp),
                     ("clerk_user_id", id),
                     ("reason", "no_email"),
                 ],
             );
-            p.skipped_rows += 1;
+            p.rows.skipped_rows += 1;
             continue;
         }
         let hasher = get(col::HASHER);
         let outcome = convert_password(hasher, get(col::DIGEST), scrypt);
         if let Some(message) = password_warning(&outcome, hasher, id) {
             push_record(
-                &mut p.warnings,
+                &mut p.rows.warnings,
                 &[
                     ("timestamp", &timestamp),
                     ("code", "unsupported_password_hasher"),
@@ -346,7 +326,7 @@ fn encode_part(
                     ("email", email),
                 ],
             );
-            p.warning_rows += 1;
+            p.rows.warning_rows += 1;
         }
         let (hash, hash_type) = match &outcome {
             PasswordOutcome::Hash { hash, kind } => (hash.as_str(), kind.as_str()),
@@ -383,40 +363,33 @@ fn encode_part(
             slugs.push_str(r);
         }
         let (first_name, last_name) = (get(col::FIRST_NAME), get(col::LAST_NAME));
-        let out = &mut p.users;
-        let email_at = field(out, email);
+        let out = &mut p.rows.users;
+        let email_at = push_cell(out, email);
         out.push(b',');
-        let hash_at = field(out, hash);
-        field(out, hash_type);
-        let first_at = field(out, first_name);
-        let last_at = field(out, last_name);
-        let verified_at = field(out, verified);
-        let id_at = field(out, id);
+        let hash_at = push_cell(out, hash);
+        push_cell(out, hash_type);
+        let first_at = push_cell(out, first_name);
+        let last_at = push_cell(out, last_name);
+        let verified_at = push_cell(out, verified);
+        let id_at = push_cell(out, id);
         metadata_cell(cols, row, out, &mut scratch);
         out.push(b',');
-        field(out, org_id);
-        field(out, org_ext);
-        field(out, org_name);
+        push_cell(out, org_id);
+        push_cell(out, org_ext);
+        push_cell(out, org_name);
         push_field(out, &slugs);
         out.push(b'\n');
-        p.user_rows += 1;
+        p.rows.user_rows += 1;
         // The upload row (user_id, email, email_verified, first_name,
         // last_name, password_hash) reuses the cells just encoded: what
         // `encode_user` would write, without quoting each field again.
         if !id.is_empty() && !email.is_empty() {
-            let out = &p.users;
-            let up = &mut p.upload;
-            for (k, at) in [id_at, email_at, verified_at, first_at, last_at, hash_at]
-                .into_iter()
-                .enumerate()
-            {
-                if k > 0 {
-                    up.push(b',');
-                }
-                up.extend_from_slice(&out[at]);
-            }
-            up.push(b'\n');
-            p.upload_rows.push(row as u32);
+            push_user_cells(
+                &mut p.rows.upload,
+                &p.rows.users,
+                [id_at, email_at, verified_at, first_at, last_at, hash_at],
+            );
+            p.rows.upload_rows.push(row as u32);
         }
         if org.is_some() || !roles.is_empty() {
             p.identity_rows.push(row as u32);
@@ -439,21 +412,12 @@ fn write_batch(
 ) -> Result<(), ClerkExportError> {
     let cols = &batch.cols;
     for part in &batch.parts {
-        if part.skipped_rows > 0 {
-            pkg.skip_encoded(&part.skipped, part.skipped_rows)?;
-        }
-        if part.warning_rows > 0 {
-            pkg.warn_encoded(&part.warnings, part.warning_rows)?;
-        }
-        pkg.write_encoded(&USERS, &part.users, part.user_rows)?;
-        pkg.upload()
-            .extend_users(
-                &part.upload,
-                part.upload_rows
-                    .iter()
-                    .map(|&row| cols.get(row as usize, col::ID)),
-            )
-            .map_err(PackageWriteError::from)?;
+        let upload_ids = part
+            .rows
+            .upload_rows
+            .iter()
+            .map(|&row| cols.get(row as usize, col::ID));
+        pkg.write_encoded_users(&part.rows, upload_ids)?;
         for &row in &part.identity_rows {
             let row = row as usize;
             let id = cols.get(row, col::ID);

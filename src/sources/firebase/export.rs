@@ -35,12 +35,12 @@ use datafusion::error::DataFusionError;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
 
-use crate::package::csv_writer::push_field;
+use crate::package::csv_writer::{push_cell, push_field};
 use crate::package::jsonl::push_record;
 use crate::package::manifest::iso_now;
-use crate::package::schema::USERS;
 use crate::package::sso::HandoffNotes;
-use crate::package::writer::{BufferPool, PackageWriteError};
+use crate::package::upload::push_user_cells;
+use crate::package::writer::{BufferPool, EncodedUsers, PackageWriteError};
 use crate::package::{Manifest, MigrationPackageWriter, PackageOptions};
 use crate::progress::Progress;
 use crate::sources::mapping::{IdentityRows, MappingError, OrgMappingEntry, UserMappings};
@@ -370,8 +370,7 @@ fn stream_users(
                         .map_err(|_| ExportError::Internal("an encoding task panicked".into()))??;
                     w.write(&batch)?;
                     for part in batch.parts {
-                        buffers.give(part.users);
-                        buffers.give(part.upload);
+                        part.rows.recycle(&buffers);
                     }
                 }
                 Ok::<u64, ExportError>(w.users_read)
@@ -443,16 +442,7 @@ struct EncodeContext<'a> {
 /// The output bytes of a run of rows, one buffer per file.
 #[derive(Default)]
 struct EncodedPart {
-    /// `users.csv` records.
-    users: Vec<u8>,
-    user_rows: u64,
-    /// `workos_upload/users.csv` records, and the row (in the batch) of each.
-    upload: Vec<u8>,
-    upload_rows: Vec<u32>,
-    skipped: Vec<u8>,
-    skipped_rows: u64,
-    warnings: Vec<u8>,
-    warning_rows: u64,
+    rows: EncodedUsers,
     /// Exported rows with an org or role mapping (their rows are written by
     /// the writer thread, which keeps the organization set).
     identity_rows: Vec<u32>,
@@ -471,24 +461,12 @@ fn encode_batch(batch: &RecordBatch, ctx: &EncodeContext<'_>) -> Result<EncodedB
     Ok(EncodedBatch { cols, parts })
 }
 
-/// Appends `value` as a cell and the separator that follows it; returns
-/// where the cell's bytes are.
-fn field(out: &mut Vec<u8>, value: &str) -> Range<usize> {
-    let start = out.len();
-    push_field(out, value);
-    let cell = start..out.len();
-    out.push(b',');
-    cell
-}
-
 /// The per-row rules of the export (what `skipped_users.jsonl`,
 /// `warnings.jsonl`, `users.csv` and the upload projection get), as bytes.
 fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>) -> EncodedPart {
     let n = rows.len();
     let mut p = EncodedPart {
-        users: ctx.buffers.take(n * 700),
-        upload: ctx.buffers.take(n * 320),
-        upload_rows: Vec::with_capacity(n),
+        rows: EncodedUsers::with_capacity(&ctx.buffers, n, 700, 320),
         ..EncodedPart::default()
     };
     let timestamp = iso_now();
@@ -512,8 +490,8 @@ fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>
                 k += 1;
             }
             pairs[k] = ("reason", reason);
-            push_record(&mut p.skipped, &pairs[..=k]);
-            p.skipped_rows += 1;
+            push_record(&mut p.rows.skipped, &pairs[..=k]);
+            p.rows.skipped_rows += 1;
             continue;
         }
         let uid = u.external_id;
@@ -553,8 +531,8 @@ fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>
                 k += 1;
             }
             pairs[k] = ("email", u.email);
-            push_record(&mut p.warnings, &pairs[..=k]);
-            p.warning_rows += 1;
+            push_record(&mut p.rows.warnings, &pairs[..=k]);
+            p.rows.warning_rows += 1;
         }
         let hash = phc.as_str();
         let hash_type = if hash.is_empty() {
@@ -584,8 +562,8 @@ fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>
             }
             slugs.push_str(r);
         }
-        let out = &mut p.users;
-        let email_at = field(out, u.email);
+        let out = &mut p.rows.users;
+        let email_at = push_cell(out, u.email);
         out.push(b',');
         // A PHC string that passed the firebase-scrypt check is base64,
         // `$`, `=`, letters and digits: never quoted.
@@ -596,36 +574,29 @@ fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>
             out.push(b',');
             cell
         };
-        field(out, hash_type);
-        let first_at = field(out, u.first_name);
-        let last_at = field(out, u.last_name);
-        let verified_at = field(out, u.email_verified);
-        let id_at = field(out, uid);
+        push_cell(out, hash_type);
+        let first_at = push_cell(out, u.first_name);
+        let last_at = push_cell(out, u.last_name);
+        let verified_at = push_cell(out, u.email_verified);
+        let id_at = push_cell(out, uid);
         cols.metadata_cell(i, out, &mut scratch);
         out.push(b',');
-        field(out, org_id);
-        field(out, org_ext);
-        field(out, org_name);
+        push_cell(out, org_id);
+        push_cell(out, org_ext);
+        push_cell(out, org_name);
         push_field(out, &slugs);
         out.push(b'\n');
-        p.user_rows += 1;
+        p.rows.user_rows += 1;
         // The upload row (user_id, email, email_verified, first_name,
         // last_name, password_hash) reuses the cells just encoded: what
         // `encode_user` would write, without quoting each field again.
         if !uid.is_empty() && !u.email.is_empty() {
-            let out = &p.users;
-            let up = &mut p.upload;
-            for (k, at) in [id_at, email_at, verified_at, first_at, last_at, hash_at]
-                .into_iter()
-                .enumerate()
-            {
-                if k > 0 {
-                    up.push(b',');
-                }
-                up.extend_from_slice(&out[at]);
-            }
-            up.push(b'\n');
-            p.upload_rows.push(i as u32);
+            push_user_cells(
+                &mut p.rows.upload,
+                &p.rows.users,
+                [id_at, email_at, verified_at, first_at, last_at, hash_at],
+            );
+            p.rows.upload_rows.push(i as u32);
         }
         if org.is_some() || !roles.is_empty() {
             p.identity_rows.push(i as u32);
@@ -656,21 +627,12 @@ impl BatchWriter<'_> {
         self.users_read += cols.len() as u64;
         let pkg = &mut *self.pkg;
         for part in &batch.parts {
-            pkg.write_encoded(&USERS, &part.users, part.user_rows)?;
-            pkg.upload()
-                .extend_users(
-                    &part.upload,
-                    part.upload_rows
-                        .iter()
-                        .map(|&i| cols.user(i as usize).external_id),
-                )
-                .map_err(PackageWriteError::from)?;
-            if part.skipped_rows > 0 {
-                pkg.skip_encoded(&part.skipped, part.skipped_rows)?;
-            }
-            if part.warning_rows > 0 {
-                pkg.warn_encoded(&part.warnings, part.warning_rows)?;
-            }
+            let upload_ids = part
+                .rows
+                .upload_rows
+                .iter()
+                .map(|&i| cols.user(i as usize).external_id);
+            pkg.write_encoded_users(&part.rows, upload_ids)?;
             for &i in &part.identity_rows {
                 let u = cols.user(i as usize);
                 let uid = u.external_id;
