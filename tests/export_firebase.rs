@@ -1397,9 +1397,18 @@ fn users_at(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
 }
 
 /// Ctrl-C during the legacy single-CSV mode removes its scratch package
-/// (which holds password hashes) and the unfinished outputs; exit 130.
+/// (which holds password hashes) and the unfinished outputs; exit 130. Once
+/// while the export writes the scratch package, once while the legacy CSV is
+/// made from it.
 #[test]
 fn interrupted_legacy_transform_leaves_nothing_behind() {
+    interrupt_legacy_transform_when(|scratch, _| scratch.join("users.csv"));
+    interrupt_legacy_transform_when(|_, out| out.join("users.csv.partial"));
+}
+
+/// Runs `transform-firebase` on 200k users, sends SIGINT as soon as the file
+/// `when(scratch package, output dir)` exists, and checks the cleanup.
+fn interrupt_legacy_transform_when(when: fn(&Path, &Path) -> PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let (input, _) = synth_file(tmp.path(), 200_000);
     let out_dir = tmp.path().join("out");
@@ -1417,11 +1426,12 @@ fn interrupted_legacy_transform_leaves_nothing_behind() {
         .unwrap();
     let scratch = out_dir.join(format!(".users.csv.package-{}", child.id()));
     let started = std::time::Instant::now();
-    // Wait until the export is writing its scratch package.
-    while !scratch.join("users.csv").is_file() {
+    let trigger = when(&scratch, &out_dir);
+    while !trigger.is_file() {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(60),
-            "no scratch package appeared"
+            "{} never appeared",
+            trigger.display()
         );
         if let Some(status) = child.try_wait().unwrap() {
             panic!("finished before it could be interrupted: {status}");

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::fail as failed;
 use crate::sources::legacy_csv::{
     partial_path, scratch_package_dir, skipped_log_path, write_legacy_csv, LegacyCsvSummary,
-    LegacySource,
+    LegacySource, OutcomeLock,
 };
 use crate::sources::mapping::UserMappings;
 
@@ -51,15 +51,21 @@ pub(crate) fn run_legacy(
         );
     }
     let scratch = scratch_package_dir(run.output);
+    let outcome = OutcomeLock::default();
     remove_on_interrupt(
+        outcome.clone(),
         scratch.clone(),
         [run.output, &skipped_log_path(run.output)].map(partial_path),
     );
     let result = export(&scratch).and_then(|()| {
         let mappings = UserMappings::load(run.org_mapping, run.role_mapping, run.source.user_key())
             .map_err(|e| e.to_string())?;
-        write_legacy_csv(&scratch, run.source, &mappings, run.output).map_err(|e| e.to_string())
+        write_legacy_csv(&scratch, run.source, &mappings, run.output, &outcome)
+            .map_err(|e| e.to_string())
     });
+    // A failure may be an interrupt's cleanup pulling files away: then the
+    // handler owns the outcome and this never returns.
+    outcome.settle();
     // The scratch package holds password hashes: never leave it behind.
     let _ = std::fs::remove_dir_all(&scratch);
     let summary = match result {
@@ -80,8 +86,9 @@ pub(crate) fn run_legacy(
 
 /// On Ctrl-C, removes the scratch package (it holds password hashes) and
 /// the unfinished outputs, and exits 130, instead of dying with them left
-/// behind. The handler is in place when this returns.
-fn remove_on_interrupt(scratch: PathBuf, partials: [PathBuf; 2]) {
+/// behind; nothing once `outcome` is settled. The handler is in place when
+/// this returns.
+fn remove_on_interrupt(outcome: OutcomeLock, scratch: PathBuf, partials: [PathBuf; 2]) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -102,17 +109,46 @@ fn remove_on_interrupt(scratch: PathBuf, partials: [PathBuf; 2]) {
     let _ = std::thread::Builder::new()
         .name("legacy-interrupt".into())
         .spawn(move || {
-            if runtime.block_on(interrupted) {
-                let _ = std::fs::remove_dir_all(&scratch);
-                for p in &partials {
-                    let _ = std::fs::remove_file(p);
-                }
-                eprintln!(
-                    "Transform interrupted; its scratch package and unfinished files were removed"
-                );
-                std::process::exit(130);
+            if !runtime.block_on(interrupted) {
+                return;
             }
+            // Held until the exit, so the run can neither create nor publish
+            // a file meanwhile.
+            let settled = outcome.hold();
+            if *settled {
+                return;
+            }
+            remove_scratch_package(&scratch);
+            for p in &partials {
+                let _ = std::fs::remove_file(p);
+            }
+            eprintln!(
+                "Transform interrupted; its scratch package and unfinished files were removed"
+            );
+            std::process::exit(130);
         });
+}
+
+/// Removes the scratch package while the export's threads may still be
+/// creating files in it: renamed first, so nothing new can appear under its
+/// name (the export creates files by path and never recreates directories
+/// after starting), then removed, retrying a file created mid-removal.
+fn remove_scratch_package(scratch: &Path) {
+    let mut doomed = scratch.as_os_str().to_os_string();
+    doomed.push(".removing");
+    let doomed = PathBuf::from(doomed);
+    let target = match std::fs::rename(scratch, &doomed) {
+        Ok(()) => doomed.as_path(),
+        Err(_) => scratch,
+    };
+    for _ in 0..50 {
+        match std::fs::remove_dir_all(target) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            _ => return,
+        }
+    }
 }
 
 fn print_summary(out: &mut dyn Write, s: &LegacyCsvSummary) {

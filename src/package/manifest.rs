@@ -152,7 +152,7 @@ impl Manifest {
                 "manifest serialization lost the warnings key",
             )));
         };
-        out.write_all(text[..at].as_bytes())?;
+        out.write_all(&text.as_bytes()[..at])?;
         out.write_all(b"\n  \"warnings\": [")?;
         let mut any = false;
         for message in warnings {
@@ -162,7 +162,7 @@ impl Manifest {
             any = true;
         }
         out.write_all(if any { b"\n  ]" } else { b"]" })?;
-        out.write_all(text[at + MARK.len()..].as_bytes())?;
+        out.write_all(&text.as_bytes()[at + MARK.len()..])?;
         out.write_all(b"\n")?;
         Ok(())
     }

@@ -16,6 +16,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arrow::array::{Array, StringArray};
 
@@ -161,6 +162,28 @@ pub fn partial_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Settles, between the run and its Ctrl-C handler, who decides the outcome.
+/// The run creates and publishes its files while holding it and marks the
+/// outcome settled once they are published; the handler removes unfinished
+/// files while holding it and then exits the process, unless the outcome is
+/// already settled. So an interrupt never leaves a file it missed, and never
+/// undoes a published result.
+#[derive(Debug, Clone, Default)]
+pub struct OutcomeLock(Arc<Mutex<bool>>);
+
+impl OutcomeLock {
+    /// Waits for the lock; the value is whether the outcome is settled.
+    pub fn hold(&self) -> MutexGuard<'_, bool> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks the outcome settled (blocks for good while an interrupt is
+    /// being handled: the handler exits the process).
+    pub fn settle(&self) {
+        *self.hold() = true;
+    }
+}
+
 /// A file written under a temporary name and renamed when complete.
 struct PendingFile {
     path: PathBuf,
@@ -169,9 +192,12 @@ struct PendingFile {
 }
 
 impl PendingFile {
-    fn create(path: &Path) -> Result<Self, LegacyCsvError> {
+    fn create(path: &Path, outcome: &OutcomeLock) -> Result<Self, LegacyCsvError> {
         let tmp = partial_path(path);
-        let file = create_private_file(&tmp).map_err(io_at(&tmp))?;
+        let file = {
+            let _held = outcome.hold();
+            create_private_file(&tmp).map_err(io_at(&tmp))?
+        };
         Ok(Self {
             path: path.to_path_buf(),
             tmp,
@@ -183,13 +209,26 @@ impl PendingFile {
         self.out.write_all(bytes).map_err(io_at(&self.tmp))
     }
 
-    fn finish(self) -> Result<(), LegacyCsvError> {
-        let file = self.out.into_inner().map_err(|e| LegacyCsvError::Io {
-            path: self.tmp.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(io_at(&self.tmp))?;
-        fs::rename(&self.tmp, &self.path).map_err(io_at(&self.path))
+    /// Flushes and syncs the temporary file (removed if that fails);
+    /// [`CompleteFile::publish`] renames it.
+    fn complete(self) -> Result<CompleteFile, LegacyCsvError> {
+        let synced = match self.out.into_inner() {
+            Ok(file) => file.sync_all().map_err(io_at(&self.tmp)),
+            Err(e) => Err(LegacyCsvError::Io {
+                path: self.tmp.clone(),
+                source: e.into_error(),
+            }),
+        };
+        match synced {
+            Ok(()) => Ok(CompleteFile {
+                path: self.path,
+                tmp: self.tmp,
+            }),
+            Err(e) => {
+                let _ = fs::remove_file(&self.tmp);
+                Err(e)
+            }
+        }
     }
 
     /// Removes the temporary file of an unfinished write.
@@ -199,13 +238,27 @@ impl PendingFile {
     }
 }
 
+/// A synced temporary file waiting for its rename.
+struct CompleteFile {
+    path: PathBuf,
+    tmp: PathBuf,
+}
+
+impl CompleteFile {
+    fn publish(&self) -> Result<(), LegacyCsvError> {
+        fs::rename(&self.tmp, &self.path).map_err(io_at(&self.path))
+    }
+}
+
 /// Writes the legacy CSV and skipped log for the package in `package` (a
 /// finished export of `source`); `mappings` are the export's mapping files.
+/// Both files are published together under `outcome`, which is then settled.
 pub fn write_legacy_csv(
     package: &Path,
     source: LegacySource,
     mappings: &UserMappings,
     output: &Path,
+    outcome: &OutcomeLock,
 ) -> Result<LegacyCsvSummary, LegacyCsvError> {
     let skipped_log = skipped_log_path(output);
     let mut summary = LegacyCsvSummary {
@@ -213,8 +266,8 @@ pub fn write_legacy_csv(
         skipped_log: skipped_log.clone(),
         ..LegacyCsvSummary::default()
     };
-    let mut csv = PendingFile::create(output)?;
-    let mut log = match PendingFile::create(&skipped_log) {
+    let mut csv = PendingFile::create(output, outcome)?;
+    let mut log = match PendingFile::create(&skipped_log, outcome) {
         Ok(log) => log,
         Err(e) => {
             csv.abandon();
@@ -226,8 +279,28 @@ pub fn write_legacy_csv(
         .and_then(|()| tally_password_notes(package, &mut summary));
     match written {
         Ok(()) => {
-            csv.finish()?;
-            log.finish()?;
+            let (csv, log) = match (csv.complete(), log.complete()) {
+                (Ok(csv), Ok(log)) => (csv, log),
+                (Err(e), other) | (other, Err(e)) => {
+                    if let Ok(done) = other {
+                        let _ = fs::remove_file(&done.tmp);
+                    }
+                    return Err(e);
+                }
+            };
+            // Both or neither: a failed run leaves no output that looks done.
+            let mut settled = outcome.hold();
+            if let Err(e) = csv.publish() {
+                let _ = fs::remove_file(&csv.tmp);
+                let _ = fs::remove_file(&log.tmp);
+                return Err(e);
+            }
+            if let Err(e) = log.publish() {
+                let _ = fs::remove_file(&csv.path);
+                let _ = fs::remove_file(&log.tmp);
+                return Err(e);
+            }
+            *settled = true;
             Ok(summary)
         }
         Err(e) => {

@@ -340,7 +340,7 @@ const B64_VALUES: [u8; 256] = {
 fn canonical_b64(s: &[u8]) -> bool {
     let pad = s.iter().rev().take(2).take_while(|&&b| b == b'=').count();
     let data = &s[..s.len() - pad];
-    if data.is_empty() || (pad > 0 && s.len() % 4 != 0) {
+    if data.is_empty() || (pad > 0 && !s.len().is_multiple_of(4)) {
         return false;
     }
     let mut last = 0u8;
