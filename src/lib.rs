@@ -24,6 +24,7 @@ pub mod cli;
 pub mod hashes;
 pub mod import;
 pub mod package;
+pub mod password_merge;
 pub mod progress;
 pub mod query;
 pub mod roles;

@@ -13,6 +13,7 @@ pub mod firebase;
 pub mod import;
 pub mod import_package;
 mod legacy;
+pub mod merge_passwords;
 pub mod roles;
 pub mod totp;
 
@@ -60,6 +61,8 @@ pub enum Command {
     EnrollTotp(totp::EnrollTotpArgs),
     /// Analyze import errors and generate retry plan
     Analyze(analyze::AnalyzeArgs),
+    /// Merge Auth0 password hashes (NDJSON from Auth0 support) into a package or an import CSV
+    MergePasswords(merge_passwords::MergePasswordsArgs),
     /// Import a migration package into WorkOS — users, organizations, memberships, roles, and TOTP factors (SSO connections are handoff-only, never auto-created)
     ImportPackage(import_package::ImportPackageArgs),
 }
@@ -221,6 +224,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             }
         }
         Command::Analyze(a) => analyze::run_analyze(a, &mut out, &mut err),
+        Command::MergePasswords(a) => merge_passwords::run_merge_passwords(a, &mut out, &mut err),
         Command::ImportPackage(a) => import_package::run_import_package(a, &mut out, &mut err),
         Command::ProcessRoleDefinitions(a) => {
             roles::run_process_role_definitions(a, &mut out, &mut err)

@@ -1,6 +1,7 @@
 //! Identity sources. Each provider is a folder holding its reader, API client
 //! and SSO mapping; every source produces a migration package.
 
+pub mod auth0;
 pub mod clerk;
 pub mod csv;
 pub mod firebase;

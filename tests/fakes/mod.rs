@@ -9,6 +9,7 @@
 //! anything else, in order, one per matching request.
 #![allow(dead_code)]
 
+pub mod auth0;
 pub mod clerk;
 pub mod google;
 pub mod workos;

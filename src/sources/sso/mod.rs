@@ -13,6 +13,7 @@
 //!   needs (which connection, which fields) are part of the message.
 
 pub mod http;
+pub mod saml_metadata;
 
 use serde_json::Value;
 

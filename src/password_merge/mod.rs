@@ -1,0 +1,1 @@
+//! `merge-passwords` (export-and-package.md §9.3–9.5).

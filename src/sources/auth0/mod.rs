@@ -1,0 +1,7 @@
+//! Auth0 source (export-and-package.md §4, §10, §13.1): the Management API
+//! client, the user/organization mapping, the role catalog, the SSO hand-off
+//! mapping, the bulk export-job reader and the `export auth0` orchestration.
+
+pub mod mapping;
+pub mod roles;
+pub mod sso;

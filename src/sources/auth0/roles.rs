@@ -1,0 +1,1 @@
+//! Auth0 role catalog and member role assignments (§4.7).

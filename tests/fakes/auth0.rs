@@ -1,0 +1,1 @@
+//! Stateful fake of the Auth0 Management API.

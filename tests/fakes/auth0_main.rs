@@ -1,0 +1,2 @@
+//! Standalone fake Auth0 Management API.
+fn main() {}
