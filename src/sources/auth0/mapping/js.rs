@@ -139,7 +139,7 @@ pub fn push_js_double(out: &mut String, f: f64) {
             out.push_str(&digits[1..]);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         use std::fmt::Write;
         let _ = write!(out, "{}", (n - 1).abs());
     }

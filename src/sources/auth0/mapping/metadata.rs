@@ -56,6 +56,15 @@ enum Key<'a> {
     Prefixed(&'a str),
 }
 
+impl<'a> Key<'a> {
+    /// The key before any prefix.
+    fn raw(self) -> &'a str {
+        match self {
+            Key::Plain(k) | Key::Prefixed(k) => k,
+        }
+    }
+}
+
 /// The `auth0_*` values this user gets (`None`: key not set).
 fn auth0_values(user: &Value) -> [Option<Meta<'_>>; 8] {
     let field = |k: &str| Some(user.get(k).map_or(Meta::Absent, Meta::Json));
@@ -80,7 +89,7 @@ fn auth0_values(user: &Value) -> [Option<Meta<'_>>; 8] {
 
 /// The merged `{...user_metadata, ...app_metadata, auth0_*}` entries in
 /// JavaScript property order (before renaming).
-fn merged<'a>(user: &'a Value) -> Vec<(&'a str, Meta<'a>)> {
+fn merged<'a>(user: &'a Value) -> Vec<(Key<'a>, Meta<'a>)> {
     let empty = &EMPTY;
     let um = user
         .get("user_metadata")
@@ -106,55 +115,61 @@ fn merged<'a>(user: &'a Value) -> Vec<(&'a str, Meta<'a>)> {
         let value = fixed_for(k)
             .or_else(|| am.get(k).map(Meta::Json))
             .unwrap_or(Meta::Json(v));
-        out.push((k.as_str(), value));
+        out.push((Key::Plain(k), value));
     }
     for (k, v) in am {
         if !um.contains_key(k) {
-            out.push((k.as_str(), fixed_for(k).unwrap_or(Meta::Json(v))));
+            out.push((Key::Plain(k), fixed_for(k).unwrap_or(Meta::Json(v))));
         }
     }
     for (key, value) in AUTH0_KEYS.into_iter().zip(fixed) {
         if let Some(value) = value {
             if !um.contains_key(key) && !am.contains_key(key) {
-                out.push((key, value));
+                out.push((Key::Plain(key), value));
             }
         }
     }
-    if out.iter().any(|(k, _)| array_index(k).is_some()) {
+    if out.iter().any(|(k, _)| array_index(k.raw()).is_some()) {
         // Stable: index keys ascending first, the rest keep their order.
-        out.sort_by_key(|(k, _)| array_index(k).map_or((1, 0), |i| (0, i)));
+        out.sort_by_key(|(k, _)| array_index(k.raw()).map_or((1, 0), |i| (0, i)));
     }
     out
 }
 
 static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
 
-/// Renames reserved keys; a renamed key that meets an existing `auth0_…`
-/// key shares its slot (first position, later value).
-fn renamed<'a>(entries: Vec<(&'a str, Meta<'a>)>) -> Vec<(Key<'a>, Meta<'a>)> {
+/// Renames reserved keys in place; a renamed key that meets an existing
+/// `auth0_…` key shares its slot (first position, later value).
+fn rename(entries: &mut Vec<(Key<'_>, Meta<'_>)>) {
     // Slot of `auth0_<RESERVED_KEYS[i]>` once written.
     let mut slots: [Option<usize>; 6] = [None; 6];
-    let mut out: Vec<(Key<'a>, Meta<'a>)> = Vec::with_capacity(entries.len());
-    for (k, value) in entries {
+    let mut write = 0;
+    for read in 0..entries.len() {
+        let (key, value) = entries[read];
+        let k = key.raw();
         let (key, reserved) = match RESERVED_KEYS.iter().position(|r| *r == k) {
             Some(i) => (Key::Prefixed(k), Some(i)),
             None => {
                 let i = k
                     .strip_prefix("auth0_")
                     .and_then(|rest| RESERVED_KEYS.iter().position(|r| *r == rest));
-                (Key::Plain(k), i)
+                (key, i)
             }
         };
         match reserved.map(|i| (i, slots[i])) {
-            Some((_, Some(at))) => out[at].1 = value,
+            Some((_, Some(at))) => entries[at].1 = value,
             Some((i, None)) => {
-                slots[i] = Some(out.len());
-                out.push((key, value));
+                slots[i] = Some(write);
+                entries[write] = (key, value);
+                write += 1;
             }
-            None => out.push((key, value)),
+            None => {
+                entries[write] = (key, value);
+                write += 1;
+            }
         }
     }
-    out
+    entries.truncate(write);
 }
 
 /// Appends one stringified value as a JSON string literal.
@@ -206,7 +221,8 @@ fn push_value(out: &mut String, value: Meta<'_>, scratch: &mut String) {
 /// The metadata JSON text of `user` (never empty: `auth0_user_id`,
 /// `auth0_created_at` and `auth0_updated_at` are always present).
 pub fn user_metadata_json(user: &Value) -> String {
-    let entries = renamed(merged(user));
+    let mut entries = merged(user);
+    rename(&mut entries);
     let mut out = String::with_capacity(64 + 48 * entries.len());
     let mut scratch = String::new();
     out.push('{');
