@@ -6,12 +6,17 @@
 //! values. Namespace prefixes are ignored (elements and attributes are
 //! matched by local name). Documents with a DTD are refused as unparseable:
 //! SAML metadata has none, and refusing them rules out entity-expansion
-//! attacks whatever the input.
+//! attacks whatever the input. So are documents nested deeper than
+//! [`MAX_DEPTH`] elements: the XML parser recurses per level, and real
+//! metadata is about six levels deep.
 
 use roxmltree::{Document, Node, ParsingOptions};
 
 /// The `Binding` preferred for [`SamlMetadata::sso_redirect_url`].
 pub const HTTP_REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+
+/// Deepest element nesting accepted (see the module documentation).
+pub const MAX_DEPTH: usize = 128;
 
 /// What the hand-off needs from an IdP metadata document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,7 +35,7 @@ pub struct SamlMetadata {
 /// Parses IdP metadata (§10.1). Empty, malformed or non-`EntityDescriptor`
 /// input gives all `None`.
 pub fn parse_saml_metadata(xml: &str) -> SamlMetadata {
-    if xml.is_empty() {
+    if xml.is_empty() || nesting_exceeds(xml.as_bytes(), MAX_DEPTH) {
         return SamlMetadata::default();
     }
     let options = ParsingOptions {
@@ -127,6 +132,61 @@ fn attribute(node: Node, name: &str) -> Option<String> {
     node.attributes()
         .find(|a| a.name() == name)
         .map(|a| a.value().trim_matches(is_js_whitespace).to_string())
+}
+
+/// True when elements nest deeper than `limit`, following the XML grammar
+/// closely enough that a document the parser would descend into further
+/// is always caught: comments, CDATA sections, processing instructions and
+/// declarations are skipped, quoted attribute values may hold `>`.
+fn nesting_exceeds(xml: &[u8], limit: usize) -> bool {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(off) = xml[i..].iter().position(|&b| b == b'<') {
+        i += off;
+        let rest = &xml[i..];
+        let skip = if rest.starts_with(b"<!--") {
+            find(rest, b"-->").map(|e| e + 3)
+        } else if rest.starts_with(b"<![CDATA[") {
+            find(rest, b"]]>").map(|e| e + 3)
+        } else if rest.starts_with(b"<?") {
+            find(rest, b"?>").map(|e| e + 2)
+        } else if rest.starts_with(b"<!") {
+            find(rest, b">").map(|e| e + 1)
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            Some(2)
+        } else {
+            let mut quote = None;
+            let end = rest.iter().enumerate().skip(1).find_map(|(j, &c)| {
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == b'"' || c == b'\'' => quote = Some(c),
+                    None if c == b'>' => return Some(j),
+                    None => {}
+                }
+                None
+            });
+            if let Some(end) = end {
+                if rest[end - 1] != b'/' {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+            }
+            end.map(|e| e + 1)
+        };
+        match skip {
+            Some(n) => i += n,
+            // Unterminated construct: the parser stops there too.
+            None => return false,
+        }
+    }
+    false
 }
 
 /// JavaScript's `\s` (Unicode White_Space plus U+FEFF).
@@ -314,8 +374,24 @@ D </X509Certificate></X509Data></KeyInfo></KeyDescriptor>
             "<x>".repeat(200_000),
             "</x>".repeat(200_000)
         );
-        let m = parse_saml_metadata(&deep);
-        assert!(m.entity_id.is_none() || m.entity_id == some("d"));
+        assert_eq!(parse_saml_metadata(&deep), SamlMetadata::default());
+        let nested = |n: usize| {
+            format!(
+                "<EntityDescriptor entityID=\"d\"><!-- <a> --><b a='>'><![CDATA[<c>]]>{}<x/>{}</b></EntityDescriptor>",
+                "<x>".repeat(n),
+                "</x>".repeat(n)
+            )
+        };
+        assert_eq!(
+            parse_saml_metadata(&nested(MAX_DEPTH - 2)).entity_id,
+            some("d")
+        );
+        assert_eq!(
+            parse_saml_metadata(&nested(MAX_DEPTH - 1)),
+            SamlMetadata::default()
+        );
+        assert!(!nesting_exceeds(b"<a><b/></a><c>", 1));
+        assert!(nesting_exceeds(b"<a><b></b></a>", 1));
         let wide = format!(
             "<EntityDescriptor entityID=\"w\"><IDPSSODescriptor>{}</IDPSSODescriptor></EntityDescriptor>",
             "<KeyDescriptor/>".repeat(100_000)
