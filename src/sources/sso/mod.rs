@@ -27,6 +27,7 @@ use crate::package::{MigrationPackageWriter, PackageOptions};
 /// Provider names as they appear in warning messages.
 pub const CLERK: &str = "clerk";
 pub const FIREBASE: &str = "firebase";
+pub const AUTH0: &str = "auth0";
 
 /// Separator of the `domains` column of the SSO CSVs.
 pub const DOMAIN_SEPARATOR: &str = ";";
@@ -163,6 +164,71 @@ impl CustomAttributeMappingRow {
             &self.user_pool_attribute,
             &self.idp_claim,
         ]
+    }
+}
+
+/// One row of `sso/proxy_routes.csv` (14 columns, §1.3, §10.9): a source
+/// callback route to keep proxying until the IdP points at WorkOS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyRouteRow {
+    pub external_id: String,
+    pub organization_external_id: String,
+    /// `auth0` or `cognito`.
+    pub provider: String,
+    /// `saml` or `oidc`.
+    pub protocol: String,
+    pub source_acs_url: String,
+    pub source_entity_id: String,
+    pub source_redirect_uri: String,
+    pub custom_acs_url: String,
+    pub custom_entity_id: String,
+    pub custom_redirect_uri: String,
+    /// Left empty for the operator.
+    pub workos_connection_id: String,
+    /// Left empty for the operator.
+    pub workos_acs_url: String,
+    /// `legacy`, `workos` or `manual`; exporters write [`CUTOVER_LEGACY`].
+    pub cutover_state: String,
+    pub notes: String,
+}
+
+/// The `cutoverState` every exporter writes.
+pub const CUTOVER_LEGACY: &str = "legacy";
+
+impl ProxyRouteRow {
+    /// The cells in [`crate::package::schema::PROXY_ROUTES_HEADER`] order.
+    pub fn fields(&self) -> [&str; 14] {
+        [
+            &self.external_id,
+            &self.organization_external_id,
+            &self.provider,
+            &self.protocol,
+            &self.source_acs_url,
+            &self.source_entity_id,
+            &self.source_redirect_uri,
+            &self.custom_acs_url,
+            &self.custom_entity_id,
+            &self.custom_redirect_uri,
+            &self.workos_connection_id,
+            &self.workos_acs_url,
+            &self.cutover_state,
+            &self.notes,
+        ]
+    }
+}
+
+/// OIDC discovery URL from an issuer (§10.1): trimmed, trailing `/`
+/// stripped, then `/.well-known/openid-configuration` appended unless
+/// already there; `""` when nothing is left.
+pub fn normalize_discovery_endpoint(issuer: &str) -> String {
+    const SUFFIX: &str = "/.well-known/openid-configuration";
+    let base = issuer.trim().trim_end_matches('/');
+    if base.is_empty() {
+        String::new()
+    } else if base.ends_with(SUFFIX) {
+        base.to_string()
+    } else {
+        format!("{base}{SUFFIX}")
     }
 }
 
@@ -456,6 +522,49 @@ mod tests {
         assert_eq!(h.saml_rows(), [saml.fields().map(String::from).to_vec()]);
         assert_eq!(h.oidc_rows()[0].len(), 10);
         assert_eq!(h.custom_attribute_rows()[0][4], "dept");
+    }
+
+    #[test]
+    fn proxy_route_cells_follow_the_header() {
+        use crate::package::schema::PROXY_ROUTES_HEADER;
+        let row = ProxyRouteRow {
+            external_id: "x".into(),
+            provider: "auth0".into(),
+            source_redirect_uri: "https://cb".into(),
+            cutover_state: CUTOVER_LEGACY.into(),
+            notes: "n".into(),
+            ..Default::default()
+        };
+        let f = row.fields();
+        assert_eq!(f.len(), PROXY_ROUTES_HEADER.len());
+        let at = |col: &str| PROXY_ROUTES_HEADER.iter().position(|h| *h == col).unwrap();
+        assert_eq!(f[at("externalId")], "x");
+        assert_eq!(f[at("provider")], "auth0");
+        assert_eq!(f[at("sourceRedirectUri")], "https://cb");
+        assert_eq!(f[at("workosConnectionId")], "");
+        assert_eq!(f[at("cutoverState")], "legacy");
+        assert_eq!(f[at("notes")], "n");
+    }
+
+    #[test]
+    fn discovery_endpoints_are_normalised() {
+        for (issuer, want) in [
+            ("https://a", "https://a/.well-known/openid-configuration"),
+            ("https://a/", "https://a/.well-known/openid-configuration"),
+            ("https://a//", "https://a/.well-known/openid-configuration"),
+            (
+                "https://a/.well-known/openid-configuration",
+                "https://a/.well-known/openid-configuration",
+            ),
+            (
+                "a.example.com",
+                "a.example.com/.well-known/openid-configuration",
+            ),
+            ("", ""),
+            (" / ", ""),
+        ] {
+            assert_eq!(normalize_discovery_endpoint(issuer), want, "{issuer:?}");
+        }
     }
 
     #[test]

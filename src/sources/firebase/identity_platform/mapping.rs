@@ -23,8 +23,8 @@ use crate::package::manifest::SecretRedaction;
 use crate::package::sso::{FirebaseScope, HandoffNotes};
 use crate::sources::sso::{
     connection_needs_attention, incomplete_connection_configuration, json_str, missing_domains,
-    secrets_redacted, OidcConnectionRow, Protocol, SamlConnectionRow, SsoHandoff, FIREBASE,
-    OIDC_FILE,
+    normalize_discovery_endpoint, secrets_redacted, OidcConnectionRow, Protocol, SamlConnectionRow,
+    SsoHandoff, FIREBASE, OIDC_FILE,
 };
 
 /// SP certificates expiring within this many days are reported.
@@ -83,20 +83,6 @@ impl ScopeInfo {
 /// The last `/` segment of a resource name.
 pub fn config_id(name: &str) -> &str {
     name.trim().rsplit('/').next().unwrap_or_default()
-}
-
-/// OIDC discovery URL from an issuer: trailing `/` stripped, then
-/// `/.well-known/openid-configuration` appended unless already there.
-pub fn normalize_discovery_endpoint(issuer: &str) -> String {
-    const SUFFIX: &str = "/.well-known/openid-configuration";
-    let base = issuer.trim().trim_end_matches('/');
-    if base.is_empty() {
-        String::new()
-    } else if base.ends_with(SUFFIX) {
-        base.to_string()
-    } else {
-        format!("{base}{SUFFIX}")
-    }
 }
 
 /// Maps configs scope by scope and builds the [`SsoHandoff`].

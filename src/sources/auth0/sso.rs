@@ -1,1 +1,0 @@
-//! Auth0 SSO hand-off mapping (§4.8, §10).
