@@ -22,6 +22,7 @@
 //! response.
 
 mod api;
+mod gzip;
 mod jobs;
 mod tenant;
 
@@ -143,7 +144,8 @@ pub struct FakeAuth0Config {
     pub synthetic: Option<SyntheticTenant>,
     /// Faults every new export job gets.
     pub job_faults: Vec<JobFault>,
-    /// gzip level of job downloads (0–9).
+    /// gzip level of job downloads: 1–9 deflate, 0 (default) stored blocks,
+    /// the fastest to produce (≈50 MB/s even in a debug build).
     pub download_gzip_level: u32,
 }
 
@@ -159,7 +161,7 @@ impl Default for FakeAuth0Config {
             connections_scope: ConnectionsScope::Full,
             synthetic: None,
             job_faults: Vec::new(),
-            download_gzip_level: 1,
+            download_gzip_level: 0,
         }
     }
 }

@@ -3,16 +3,14 @@
 //! generated on a blocking thread and streamed in 64 KiB chunks through a
 //! bounded channel, so memory stays flat whatever the tenant size.
 
-use std::io::Write as _;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
 use super::api::ApiError;
+use super::gzip::Gzip;
 use super::tenant::{SyntheticTenant, DB_CONNECTION_NAME, DEFAULT_EXPORT_FIELDS};
 use super::JobFault;
 
@@ -301,7 +299,7 @@ pub fn download_body(spec: ExportSpec, fetch: FetchExplicit) -> Body {
 }
 
 struct Writer {
-    enc: GzEncoder<Vec<u8>>,
+    enc: Gzip,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     users: u64,
     limit: Option<u64>,
@@ -344,14 +342,14 @@ impl Writer {
             // Sync-flush so the client gets whole lines, then stop without
             // the final block and the gzip trailer.
             let _ = self.enc.flush();
-            let buf = std::mem::take(self.enc.get_mut());
+            let buf = self.enc.take(0);
             self.send(buf);
             self.truncated = true;
             self.stopped = true;
             return false;
         }
-        if self.enc.get_ref().len() >= CHUNK {
-            let buf = std::mem::replace(self.enc.get_mut(), Vec::with_capacity(CHUNK * 2));
+        if self.enc.buffered() >= CHUNK {
+            let buf = self.enc.take(CHUNK * 2);
             self.send(buf);
         }
         !self.stopped
@@ -361,10 +359,7 @@ impl Writer {
         if self.truncated || self.tx.is_closed() {
             return;
         }
-        let enc = std::mem::replace(
-            &mut self.enc,
-            GzEncoder::new(Vec::new(), Compression::none()),
-        );
+        let enc = std::mem::replace(&mut self.enc, Gzip::new(0, 0));
         match enc.finish() {
             Ok(buf) => self.send(buf),
             Err(e) => {
@@ -380,10 +375,7 @@ fn generate(
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) {
     let mut w = Writer {
-        enc: GzEncoder::new(
-            Vec::with_capacity(CHUNK * 2),
-            Compression::new(spec.gzip_level),
-        ),
+        enc: Gzip::new(spec.gzip_level, CHUNK * 2),
         tx,
         users: 0,
         limit: spec.limit,
