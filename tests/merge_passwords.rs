@@ -670,3 +670,30 @@ fn tiny_partition_counts_give_the_same_result() {
     assert_eq!(results[0], results[1]);
     assert_eq!(results[0], results[2]);
 }
+
+/// Input generator for `benches/merge_passwords_run.sh` (not a check):
+/// writes `users.csv`, `workos_upload/users.csv` into `$MERGE_SYNTH_DIR`,
+/// and `passwords.ndjson` + `truth.json` beside it, for
+/// `$MERGE_SYNTH_USERS` users.
+#[test]
+#[ignore = "generator for benches/merge_passwords_run.sh"]
+fn generate_large_merge_input() {
+    let dir = PathBuf::from(std::env::var("MERGE_SYNTH_DIR").expect("MERGE_SYNTH_DIR"));
+    let users: u64 = std::env::var("MERGE_SYNTH_USERS")
+        .expect("MERGE_SYNTH_USERS")
+        .parse()
+        .expect("MERGE_SYNTH_USERS is a number");
+    let parent = dir.parent().expect("MERGE_SYNTH_DIR has a parent");
+    let mut u = fs::File::create(dir.join("users.csv")).unwrap();
+    let mut up = fs::File::create(dir.join("workos_upload/users.csv")).unwrap();
+    let mut pw = fs::File::create(parent.join("passwords.ndjson")).unwrap();
+    let truth = workos_migrate::synth::auth0_passwords::write_auth0_password_inputs(
+        users, 42, &mut u, &mut up, &mut pw,
+    )
+    .unwrap();
+    fs::write(
+        parent.join("truth.json"),
+        serde_json::to_string_pretty(&truth).unwrap(),
+    )
+    .unwrap();
+}
