@@ -697,3 +697,60 @@ fn generate_large_merge_input() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_crash_between_renames_is_repaired_by_the_next_run() {
+    use workos_migrate::password_merge::commit::{staged_path, JOURNAL, REPLACEABLE};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = appendix_b(tmp.path());
+    let old: Vec<Vec<u8>> = REPLACEABLE
+        .iter()
+        .map(|f| fs::read(dir.join(f)).unwrap())
+        .collect();
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    let pw = tmp.path().join("pw.ndjson");
+    ndjson(&pw, &[("a@x.com", &hash), ("nobody@x.com", "md5")]);
+    let r = run(&[
+        "merge-passwords",
+        "--passwords",
+        p(&pw),
+        "--package",
+        p(&dir),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let new: Vec<Vec<u8>> = REPLACEABLE
+        .iter()
+        .map(|f| fs::read(dir.join(f)).unwrap())
+        .collect();
+    // Rewind to "journal written, users.csv and the upload file renamed,
+    // warnings.jsonl and manifest.json not yet": a mixed package.
+    for (i, f) in REPLACEABLE.iter().enumerate().skip(2) {
+        fs::write(staged_path(&dir, f), &new[i]).unwrap();
+        fs::write(dir.join(f), &old[i]).unwrap();
+    }
+    fs::write(
+        dir.join(JOURNAL),
+        serde_json::to_string(&REPLACEABLE).unwrap(),
+    )
+    .unwrap();
+    let r = run(&[
+        "merge-passwords",
+        "--passwords",
+        p(&pw),
+        "--package",
+        p(&dir),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("interrupted earlier merge"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.join(JOURNAL).exists());
+    assert_valid(&dir);
+    assert_eq!(fs::read(dir.join("users.csv")).unwrap(), new[0]);
+    // 11 export warnings + one missing_password_hash (b has no record), once.
+    let w = warnings(&dir);
+    assert_eq!(w.len(), 12);
+    assert_eq!(w[11]["code"], "missing_password_hash");
+}
