@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use super::join::RowUpdate;
 use super::matching::{apply_in_order, match_rows, UserColumns};
 use super::rows::RowCursor;
-use super::{io_at, MergeError, MergeOptions, MergeReport};
+use super::{input_bytes, io_at, MergeError, MergeOptions, MergeReport};
 use crate::package::csv_writer::push_record;
 use crate::package::writer::create_private_file;
 use crate::sources::legacy_csv::partial_path;
@@ -69,7 +69,7 @@ pub fn merge_csv(
             email,
             metadata: find("metadata"),
         },
-        options.partitions,
+        options.partitions_for(input_bytes(&[passwords, input])),
     )?;
     let c = matched.counts;
     let report = MergeReport {

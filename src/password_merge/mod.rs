@@ -94,30 +94,48 @@ pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(io::Error) -> MergeEr
 }
 
 /// Tuning of a merge.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MergeOptions {
-    /// Spill partitions for the joins (at least 1).
-    pub partitions: usize,
+    /// Spill partitions for the joins (at least 1); `None` sizes them from
+    /// the input ([`MergeOptions::partitions_for`]).
+    pub partitions: Option<usize>,
 }
 
-impl Default for MergeOptions {
-    fn default() -> Self {
-        Self {
-            partitions: PARTITIONS,
-        }
-    }
-}
+/// Input bytes per partition aimed at when sizing automatically.
+const BYTES_PER_PARTITION: u64 = 16 << 20;
+
+/// Most partitions sized automatically (each is an open file while spilling).
+const MAX_PARTITIONS: usize = 512;
 
 impl MergeOptions {
-    /// The defaults, with [`PARTITIONS_ENV`] applied when it holds a number ≥ 1.
+    /// Automatic sizing, or [`PARTITIONS_ENV`] when it holds a number ≥ 1.
     pub fn from_env() -> Self {
         let partitions = std::env::var(PARTITIONS_ENV)
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n >= 1)
-            .unwrap_or(PARTITIONS);
+            .filter(|&n| n >= 1);
         Self { partitions }
     }
+
+    /// Partitions for joining `input_bytes` of input: the explicit count, or
+    /// enough that one partition holds about 16 MiB of input (256 to 512),
+    /// so memory stays flat as inputs grow.
+    pub fn partitions_for(&self, input_bytes: u64) -> usize {
+        self.partitions.unwrap_or_else(|| {
+            let wanted =
+                usize::try_from(input_bytes / BYTES_PER_PARTITION).unwrap_or(MAX_PARTITIONS);
+            wanted.clamp(PARTITIONS, MAX_PARTITIONS)
+        })
+    }
+}
+
+/// Size of the files at `paths` (missing ones count 0).
+pub(crate) fn input_bytes(paths: &[&std::path::Path]) -> u64 {
+    paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// What a merge did. Counts are per row, as in the original.
@@ -142,4 +160,21 @@ pub struct MergeReport {
     pub users_csv_missing: bool,
     /// Package mode: an interrupted earlier merge was completed first.
     pub recovered_interrupted_merge: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_scale_with_input_within_bounds() {
+        let auto = MergeOptions::default();
+        assert_eq!(auto.partitions_for(0), PARTITIONS);
+        assert_eq!(auto.partitions_for(300 * BYTES_PER_PARTITION), 300);
+        assert_eq!(auto.partitions_for(u64::MAX), MAX_PARTITIONS);
+        let fixed = MergeOptions {
+            partitions: Some(3),
+        };
+        assert_eq!(fixed.partitions_for(u64::MAX), 3);
+    }
 }

@@ -26,8 +26,9 @@ use super::matching::{apply_in_order, match_rows, UserColumns};
 use super::ndjson::email_key;
 use super::rows::RowCursor;
 use super::{
-    io_at, MergeError, MergeOptions, MergeReport, CODE_BLOCKED_WITHHELD, CODE_INVALID_HASH,
-    CODE_MISSING_HASH, CODE_UNPARSABLE_LINES, CODE_UNSUPPORTED_ALGORITHM, MERGE_WARNING_CODES,
+    input_bytes, io_at, MergeError, MergeOptions, MergeReport, CODE_BLOCKED_WITHHELD,
+    CODE_INVALID_HASH, CODE_MISSING_HASH, CODE_UNPARSABLE_LINES, CODE_UNSUPPORTED_ALGORITHM,
+    MERGE_WARNING_CODES,
 };
 use crate::package::csv_writer::push_record;
 use crate::package::jsonl::{JsonlRecord, JsonlWriter};
@@ -73,6 +74,7 @@ pub fn merge_package(
     let warnings_path = dir.join(WARNINGS.path);
     let write_warnings = manifest.is_some() || warnings_path.is_file();
 
+    let partitions = options.partitions_for(input_bytes(&[passwords, &users_path, &upload_path]));
     let col = |name: &str| USERS.header.iter().position(|h| *h == name).unwrap_or(0);
     let (email, metadata, external_id) = (col("email"), col("metadata"), col("external_id"));
     let (hash_col, type_col) = (col("password_hash"), col("password_hash_type"));
@@ -83,7 +85,7 @@ pub fn merge_package(
             email: users_cols[email],
             metadata: Some(users_cols[metadata]),
         },
-        options.partitions,
+        partitions,
     )?;
     report.total_rows = matched.rows;
     report.password_records = matched.scan.records;
@@ -114,7 +116,7 @@ pub fn merge_package(
     push_record(&mut line, USERS.header);
     out.write_all(&line).map_err(io_at(&users_staged))?;
     let mut upload_join = match upload_cursor {
-        Some(_) => Some(UploadJoin::new(options.partitions)?),
+        Some(_) => Some(UploadJoin::new(partitions)?),
         None => None,
     };
     let mut cursor = users_cursor;
