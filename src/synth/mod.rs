@@ -24,6 +24,7 @@
 //! consumer (validator or exporter) must report; the CLI
 //! `workos-migrate-synth` writes it next to the output as `<output>.truth.json`.
 
+pub mod auth0_passwords;
 mod clerk;
 mod encode;
 mod firebase;

@@ -1,0 +1,384 @@
+//! The bounded-memory join of password records with user rows by lower-cased
+//! email, and of merged hashes with `workos_upload/users.csv` rows by user id.
+//!
+//! Both sides go into one [`KeyedSpill`] (hash-partitioned temporary files;
+//! the partition count is a knob that never changes the result). Each
+//! partition is loaded alone and grouped by key; per key the password record
+//! with the highest line number wins ("last record wins"), and the verdict for
+//! every row of that key is pushed into an [`OrderedSpill`] by row number, so
+//! the second pass over the rows can apply them in file order. Memory is one
+//! partition plus one ordered bucket, whatever the input size.
+
+use crate::hashes::HashType;
+use crate::spill::{KeyedSpill, OrderedSpill, SpillError};
+
+use super::algorithm::{classify_hash, HashVerdict};
+
+const PASSWORD: u8 = b'P';
+const USER: u8 = b'U';
+const BLOCKED: u8 = b'B';
+
+const ADD: u8 = b'H';
+const UNSUPPORTED: u8 = b'R';
+const INVALID: u8 = b'I';
+
+/// What happens to one row, as decoded from the ordered spill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowUpdate<'a> {
+    /// Set `password_hash` / `password_hash_type`.
+    Add { hash_type: &'a str, hash: &'a str },
+    /// The matched hash's algorithm is not imported by WorkOS (its name).
+    Unsupported(&'a str),
+    /// The matched hash fails its WorkOS format check (the reason; never the hash).
+    Invalid(&'a str),
+}
+
+impl<'a> RowUpdate<'a> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.clear();
+        match self {
+            RowUpdate::Add { hash_type, hash } => {
+                out.push(ADD);
+                out.push(hash_type.len() as u8);
+                out.extend_from_slice(hash_type.as_bytes());
+                out.extend_from_slice(hash.as_bytes());
+            }
+            RowUpdate::Unsupported(name) => {
+                out.push(UNSUPPORTED);
+                out.extend_from_slice(name.as_bytes());
+            }
+            RowUpdate::Invalid(reason) => {
+                out.push(INVALID);
+                out.extend_from_slice(reason.as_bytes());
+            }
+        }
+    }
+
+    /// Decodes what [`RowUpdate::encode`] wrote (`None` for anything else).
+    pub fn decode(bytes: &'a [u8]) -> Option<Self> {
+        let (&tag, rest) = bytes.split_first()?;
+        let text = |b: &'a [u8]| std::str::from_utf8(b).ok();
+        match tag {
+            ADD => {
+                let (&n, rest) = rest.split_first()?;
+                let n = usize::from(n);
+                if rest.len() < n {
+                    return None;
+                }
+                Some(RowUpdate::Add {
+                    hash_type: text(&rest[..n])?,
+                    hash: text(&rest[n..])?,
+                })
+            }
+            UNSUPPORTED => Some(RowUpdate::Unsupported(text(rest)?)),
+            INVALID => Some(RowUpdate::Invalid(text(rest)?)),
+            _ => None,
+        }
+    }
+}
+
+/// Counts decided by the email join (per row, like the original).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JoinCounts {
+    /// Distinct emails with a usable password record.
+    pub distinct_passwords: u64,
+    pub added: u64,
+    pub not_found: u64,
+    pub rejected_algorithm: u64,
+    pub invalid: u64,
+    /// Blocked / metadata-only rows that had a password record.
+    pub blocked_withheld: u64,
+}
+
+/// Password records and user rows waiting to be joined by email.
+pub struct EmailJoin {
+    spill: KeyedSpill,
+    payload: Vec<u8>,
+    rows: u64,
+    not_found_without_email: u64,
+}
+
+impl EmailJoin {
+    pub fn new(partitions: usize) -> Result<Self, SpillError> {
+        Ok(Self {
+            spill: KeyedSpill::with_partitions("merge-passwords", partitions)?,
+            payload: Vec::new(),
+            rows: 0,
+            not_found_without_email: 0,
+        })
+    }
+
+    /// A password record from line `line` (`key` = [`super::ndjson::email_key`]).
+    pub fn push_password(&mut self, line: u64, key: &str, hash: &str) -> Result<(), SpillError> {
+        self.payload.clear();
+        self.payload.push(PASSWORD);
+        self.payload.extend_from_slice(hash.as_bytes());
+        self.spill.push(key.as_bytes(), line, &self.payload)
+    }
+
+    /// A user row; an empty `key` can never match.
+    pub fn push_row(&mut self, row: u64, key: &str, blocked: bool) -> Result<(), SpillError> {
+        self.rows = self.rows.max(row);
+        if key.is_empty() {
+            self.not_found_without_email += 1;
+            return Ok(());
+        }
+        self.spill
+            .push(key.as_bytes(), row, &[if blocked { BLOCKED } else { USER }])
+    }
+
+    /// Joins partition by partition; returns the row updates in row order.
+    pub fn resolve(self) -> Result<(OrderedSpill, JoinCounts), SpillError> {
+        let mut ordered = OrderedSpill::new("merge-passwords-rows", self.rows + 1)?;
+        let mut counts = JoinCounts {
+            not_found: self.not_found_without_email,
+            ..JoinCounts::default()
+        };
+        let mut failure: Option<SpillError> = None;
+        let mut buf = Vec::new();
+        self.spill.for_each_group(|_key, entries| {
+            if failure.is_some() {
+                return;
+            }
+            // Entries are sorted by seq: the last password record wins.
+            let hash = entries
+                .iter()
+                .rev()
+                .find(|e| e.payload.first() == Some(&PASSWORD))
+                .map(|e| &e.payload[1..]);
+            let rows = entries
+                .iter()
+                .filter(|e| matches!(e.payload.first(), Some(&USER) | Some(&BLOCKED)));
+            let Some(hash) = hash else {
+                counts.not_found += rows.count() as u64;
+                return;
+            };
+            counts.distinct_passwords += 1;
+            if rows.clone().next().is_none() {
+                return;
+            }
+            let hash = String::from_utf8_lossy(hash);
+            let verdict = classify_hash(&hash);
+            let reason;
+            let update = match &verdict {
+                HashVerdict::Accepted(t) => RowUpdate::Add {
+                    hash_type: HashType::as_str(*t),
+                    hash: &hash,
+                },
+                HashVerdict::Unsupported(name) => RowUpdate::Unsupported(name),
+                HashVerdict::Invalid(e) => {
+                    reason = e.to_string();
+                    RowUpdate::Invalid(&reason)
+                }
+            };
+            update.encode(&mut buf);
+            for entry in rows {
+                if entry.payload.first() == Some(&BLOCKED) {
+                    counts.blocked_withheld += 1;
+                    continue;
+                }
+                match update {
+                    RowUpdate::Add { .. } => counts.added += 1,
+                    RowUpdate::Unsupported(_) => counts.rejected_algorithm += 1,
+                    RowUpdate::Invalid(_) => counts.invalid += 1,
+                }
+                if let Err(e) = ordered.push(entry.seq, &buf) {
+                    failure = Some(e);
+                    return;
+                }
+            }
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok((ordered, counts)),
+        }
+    }
+}
+
+/// Hashes merged into `users.csv` (by `external_id`) waiting to be joined
+/// with `workos_upload/users.csv` rows (by `user_id`).
+pub struct UploadJoin {
+    spill: KeyedSpill,
+    payload: Vec<u8>,
+    rows: u64,
+}
+
+impl UploadJoin {
+    pub fn new(partitions: usize) -> Result<Self, SpillError> {
+        Ok(Self {
+            spill: KeyedSpill::with_partitions("merge-passwords-upload", partitions)?,
+            payload: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// The hash given to `users.csv` row `users_row` of user `external_id`.
+    pub fn push_hash(
+        &mut self,
+        users_row: u64,
+        external_id: &str,
+        hash: &str,
+    ) -> Result<(), SpillError> {
+        if external_id.is_empty() {
+            return Ok(());
+        }
+        self.payload.clear();
+        self.payload.push(PASSWORD);
+        self.payload.extend_from_slice(hash.as_bytes());
+        self.spill
+            .push(external_id.as_bytes(), users_row, &self.payload)
+    }
+
+    /// Upload row `row` of user `user_id`.
+    pub fn push_row(&mut self, row: u64, user_id: &str) -> Result<(), SpillError> {
+        self.rows = self.rows.max(row);
+        if user_id.is_empty() {
+            return Ok(());
+        }
+        self.spill.push(user_id.as_bytes(), row, &[USER])
+    }
+
+    /// Upload rows to update (payload = the hash), in row order, and their count.
+    pub fn resolve(self) -> Result<(OrderedSpill, u64), SpillError> {
+        let mut ordered = OrderedSpill::new("merge-passwords-upload-rows", self.rows + 1)?;
+        let mut updated = 0u64;
+        let mut failure: Option<SpillError> = None;
+        self.spill.for_each_group(|_key, entries| {
+            if failure.is_some() {
+                return;
+            }
+            // The hash of the user's last users.csv row wins.
+            let Some(hash) = entries
+                .iter()
+                .rev()
+                .find(|e| e.payload.first() == Some(&PASSWORD))
+                .map(|e| &e.payload[1..])
+            else {
+                return;
+            };
+            for entry in entries.iter().filter(|e| e.payload.first() == Some(&USER)) {
+                updated += 1;
+                if let Err(e) = ordered.push(entry.seq, hash) {
+                    failure = Some(e);
+                    return;
+                }
+            }
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok((ordered, updated)),
+        }
+    }
+}
+
+/// Decides whether a row's metadata JSON marks a blocked or metadata-only
+/// Auth0 user (`auth0_blocked` / `auth0_metadata_only` equal to `"true"`).
+pub fn is_blocked(metadata: &str) -> bool {
+    if !metadata.contains("auth0_blocked") && !metadata.contains("auth0_metadata_only") {
+        return false;
+    }
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(metadata)
+    else {
+        return false;
+    };
+    ["auth0_blocked", "auth0_metadata_only"]
+        .iter()
+        .any(|k| match map.get(*k) {
+            Some(serde_json::Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+            Some(serde_json::Value::Bool(b)) => *b,
+            _ => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BCRYPT: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+
+    fn run(partitions: usize) -> (Vec<(u64, String)>, JoinCounts) {
+        let mut j = EmailJoin::new(partitions).unwrap();
+        j.push_password(1, "a@x.com", "5f4dcc3b5aa765d61d8327deb882cf99")
+            .unwrap();
+        j.push_password(2, "b@x.com", "sha1:1:2").unwrap();
+        j.push_password(3, "a@x.com", BCRYPT).unwrap();
+        j.push_password(4, "c@x.com", "$2b$10$short").unwrap();
+        j.push_password(5, "d@x.com", BCRYPT).unwrap();
+        j.push_row(1, "a@x.com", false).unwrap();
+        j.push_row(2, "b@x.com", false).unwrap();
+        j.push_row(3, "", false).unwrap();
+        j.push_row(4, "a@x.com", false).unwrap();
+        j.push_row(5, "c@x.com", false).unwrap();
+        j.push_row(6, "d@x.com", true).unwrap();
+        j.push_row(7, "e@x.com", true).unwrap();
+        let (ordered, counts) = j.resolve().unwrap();
+        let mut got = Vec::new();
+        ordered
+            .for_each_in_order::<_, SpillError>(|row, p| {
+                let u = RowUpdate::decode(p).unwrap();
+                got.push((row, format!("{u:?}")));
+                Ok(())
+            })
+            .unwrap();
+        (got, counts)
+    }
+
+    #[test]
+    fn last_record_wins_and_rows_come_back_in_order() {
+        let (got, counts) = run(256);
+        let rows: Vec<u64> = got.iter().map(|g| g.0).collect();
+        assert_eq!(rows, [1, 2, 4, 5]);
+        assert!(got[0].1.contains("bcrypt"), "{:?}", got[0]);
+        assert_eq!(got[1].1, "Unsupported(\"pbkdf2\")");
+        assert!(got[3].1.starts_with("Invalid(\"malformed bcrypt hash"));
+        assert!(!got[3].1.contains("short"));
+        assert_eq!(
+            counts,
+            JoinCounts {
+                distinct_passwords: 4,
+                added: 2,
+                not_found: 2,
+                rejected_algorithm: 1,
+                invalid: 1,
+                blocked_withheld: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn partition_count_does_not_change_the_result() {
+        assert_eq!(run(1), run(256));
+        assert_eq!(run(3), run(256));
+    }
+
+    #[test]
+    fn blocked_metadata() {
+        assert!(is_blocked(r#"{"auth0_blocked":"true"}"#));
+        assert!(is_blocked(r#"{"a":"1","auth0_metadata_only":"true"}"#));
+        assert!(!is_blocked(r#"{"auth0_blocked":"false"}"#));
+        assert!(!is_blocked(r#"{"note":"auth0_blocked"}"#));
+        assert!(!is_blocked(""));
+        assert!(!is_blocked("auth0_blocked not json"));
+    }
+
+    #[test]
+    fn upload_rows_get_the_last_users_row_hash() {
+        let mut j = UploadJoin::new(4).unwrap();
+        j.push_hash(1, "auth0|a", "h1").unwrap();
+        j.push_hash(3, "auth0|a", "h3").unwrap();
+        j.push_hash(2, "", "h2").unwrap();
+        j.push_row(1, "auth0|a").unwrap();
+        j.push_row(2, "auth0|b").unwrap();
+        j.push_row(3, "").unwrap();
+        let (ordered, n) = j.resolve().unwrap();
+        assert_eq!(n, 1);
+        let mut got = Vec::new();
+        ordered
+            .for_each_in_order::<_, SpillError>(|row, p| {
+                got.push((row, p.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(got, [(1, b"h3".to_vec())]);
+    }
+}

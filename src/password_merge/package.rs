@@ -1,0 +1,457 @@
+//! Package mode (export-and-package.md §9.4, fixed): merges the password
+//! export into `users.csv` and `workos_upload/users.csv`, and records the
+//! merge's warnings in `warnings.jsonl` *and* the manifest, so that
+//! `validate-package` still passes (§17.1).
+//!
+//! Order of work: an interrupted earlier merge is finished or discarded
+//! ([`commit::recover`]); the manifest, `users.csv`'s header and the upload
+//! file's header are checked before anything is written; the password file
+//! and users are joined ([`matching`]); then new versions of `users.csv`,
+//! the upload file, `warnings.jsonl` (the old records minus the previous
+//! merge's, then this merge's) and the manifest are staged and committed
+//! together. A re-run therefore replaces its own warnings instead of
+//! duplicating them.
+
+use std::borrow::Cow;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::commit::{self, staged_path};
+use super::join::{RowUpdate, UploadJoin};
+use super::matching::{apply_in_order, match_rows, UserColumns};
+use super::ndjson::email_key;
+use super::rows::RowCursor;
+use super::{
+    input_bytes, io_at, MergeError, MergeOptions, MergeReport, CODE_BLOCKED_WITHHELD,
+    CODE_INVALID_HASH, CODE_MISSING_HASH, CODE_UNPARSABLE_LINES, CODE_UNSUPPORTED_ALGORITHM,
+    MERGE_WARNING_CODES,
+};
+use crate::package::csv_writer::push_record;
+use crate::package::jsonl::{JsonlRecord, JsonlWriter};
+use crate::package::manifest::{iso_now, warning_messages, Manifest};
+use crate::package::schema::{MANIFEST, UPLOAD_USERS, USERS, WARNINGS};
+use crate::package::writer::create_private_file;
+
+/// Merges `passwords` into the package in `dir`.
+pub fn merge_package(
+    dir: &Path,
+    passwords: &Path,
+    options: &MergeOptions,
+) -> Result<MergeReport, MergeError> {
+    if !passwords.is_file() {
+        return Err(MergeError::PasswordsNotFound(passwords.to_path_buf()));
+    }
+    if !dir.is_dir() {
+        return Err(MergeError::PackageNotFound(dir.to_path_buf()));
+    }
+    let mut report = MergeReport {
+        recovered_interrupted_merge: commit::recover(dir)?,
+        ..MergeReport::default()
+    };
+    let users_path = dir.join(USERS.path);
+    if !users_path.is_file() {
+        report.users_csv_missing = true;
+        return Ok(report);
+    }
+
+    // Everything that can be checked is checked before writing.
+    let manifest_path = dir.join(MANIFEST.path);
+    let manifest = read_manifest(&manifest_path)?;
+    let users_cursor = RowCursor::open(&users_path)?;
+    let users_cols = column_map(&users_path, users_cursor.header(), USERS.header)?;
+    let upload_path = dir.join(UPLOAD_USERS.path);
+    let upload_cursor = if upload_path.is_file() {
+        let c = RowCursor::open(&upload_path)?;
+        let cols = column_map(&upload_path, c.header(), UPLOAD_USERS.header)?;
+        Some((c, cols))
+    } else {
+        None
+    };
+    let warnings_path = dir.join(WARNINGS.path);
+    let write_warnings = manifest.is_some() || warnings_path.is_file();
+
+    let partitions = options.partitions_for(input_bytes(&[passwords, &users_path, &upload_path]));
+    let col = |name: &str| USERS.header.iter().position(|h| *h == name).unwrap_or(0);
+    let (email, metadata, external_id) = (col("email"), col("metadata"), col("external_id"));
+    let (hash_col, type_col) = (col("password_hash"), col("password_hash_type"));
+    let matched = match_rows(
+        passwords,
+        &users_path,
+        UserColumns {
+            email: users_cols[email],
+            metadata: Some(users_cols[metadata]),
+        },
+        partitions,
+    )?;
+    report.total_rows = matched.rows;
+    report.password_records = matched.scan.records;
+    report.unparsable_lines = matched.scan.junk.count;
+    report.unparsable_first = matched.scan.junk.first.clone();
+    let c = matched.counts;
+    report.passwords_loaded = c.distinct_passwords;
+    report.passwords_added = c.added;
+    report.passwords_not_found = c.not_found;
+    report.passwords_rejected_algorithm = c.rejected_algorithm;
+    report.passwords_invalid = c.invalid;
+    report.blocked_users_skipped = c.blocked_withheld;
+
+    let mut staged: Vec<&str> = Vec::new();
+    let mut warnings = if write_warnings {
+        let path = staged_path(dir, WARNINGS.path);
+        let mut w = JsonlWriter::new(create_staged(&path)?);
+        copy_foreign_warnings(&warnings_path, &mut w, &path)?;
+        Some((w, path))
+    } else {
+        None
+    };
+
+    // users.csv, second pass.
+    let users_staged = staged_path(dir, USERS.path);
+    let mut out = create_staged(&users_staged)?;
+    let mut line = Vec::with_capacity(1024);
+    push_record(&mut line, USERS.header);
+    out.write_all(&line).map_err(io_at(&users_staged))?;
+    let mut upload_join = match upload_cursor {
+        Some(_) => Some(UploadJoin::new(partitions)?),
+        None => None,
+    };
+    let mut cursor = users_cursor;
+    apply_in_order(
+        matched.updates,
+        &mut cursor,
+        &users_path,
+        matched.rows,
+        |row, payload| {
+            let mut fields: [&str; 13] = [""; 13];
+            for (i, f) in fields.iter_mut().enumerate() {
+                *f = row.field(users_cols[i]);
+            }
+            let update = payload.and_then(RowUpdate::decode);
+            let mut warning = None;
+            match &update {
+                Some(RowUpdate::Add { hash_type, hash }) => {
+                    fields[hash_col] = hash;
+                    fields[type_col] = hash_type;
+                    if let Some(j) = upload_join.as_mut() {
+                        j.push_hash(row.row(), fields[external_id], hash)?;
+                    }
+                }
+                Some(RowUpdate::Unsupported(name)) => {
+                    warning = Some(JsonlRecord::warning(
+                        CODE_UNSUPPORTED_ALGORITHM,
+                        &format!(
+                            "Skipped password hash for {} because algorithm \"{name}\" is not supported by WorkOS imports.",
+                            email_key(fields[email])
+                        ),
+                    ));
+                }
+                Some(RowUpdate::Invalid(reason)) => {
+                    warning = Some(JsonlRecord::warning(
+                        CODE_INVALID_HASH,
+                        &format!(
+                            "Skipped password hash for {}: {reason}.",
+                            email_key(fields[email])
+                        ),
+                    ));
+                }
+                None => {}
+            }
+            if let (Some(record), Some((w, path))) = (warning, warnings.as_mut()) {
+                let record = match fields[external_id] {
+                    "" => record,
+                    id => record.with("user_id", id),
+                };
+                w.write(&record).map_err(io_at(path))?;
+            }
+            line.clear();
+            push_record(&mut line, &fields);
+            out.write_all(&line).map_err(io_at(&users_staged))
+        },
+    )?;
+    finish_staged(out, &users_staged)?;
+    staged.push(USERS.path);
+
+    // workos_upload/users.csv: join the merged hashes by user id.
+    if let (Some((upload, cols)), Some(join)) = (upload_cursor, upload_join) {
+        report.upload_rows_updated = rewrite_upload(&upload_path, upload, &cols, join, dir)?;
+        staged.push(UPLOAD_USERS.path);
+    }
+
+    if let Some((mut w, path)) = warnings {
+        for record in summary_warnings(&report) {
+            w.write(&record).map_err(io_at(&path))?;
+        }
+        let records = w.records();
+        let file = w.finish().map_err(io_at(&path))?;
+        finish_staged(file, &path)?;
+        staged.push(WARNINGS.path);
+        if let Some(mut m) = manifest {
+            m.set_count("warnings", records);
+            let merge = password_merge_metadata(&report);
+            m.metadata
+                .get_or_insert_with(Map::new)
+                .insert("passwordMerge".into(), Value::Object(merge));
+            write_staged_manifest(dir, &m, &path)?;
+            staged.push(MANIFEST.path);
+        }
+    }
+    commit::commit(dir, &staged)?;
+    Ok(report)
+}
+
+/// Spills the upload rows, joins them with the merged hashes and stages the
+/// rewritten file; returns the number of rows updated.
+fn rewrite_upload(
+    path: &Path,
+    mut first: RowCursor,
+    cols: &[usize],
+    mut join: UploadJoin,
+    dir: &Path,
+) -> Result<u64, MergeError> {
+    let col = |name: &str| {
+        UPLOAD_USERS
+            .header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or(0)
+    };
+    let (user_id, hash_col) = (col("user_id"), col("password_hash"));
+    let mut rows = 0;
+    while let Some(row) = first.advance()? {
+        rows = row;
+        join.push_row(row, first.field(cols[user_id]))?;
+    }
+    let (updates, updated) = join.resolve()?;
+    let staged = staged_path(dir, UPLOAD_USERS.path);
+    let mut out = create_staged(&staged)?;
+    let mut line = Vec::with_capacity(256);
+    push_record(&mut line, UPLOAD_USERS.header);
+    out.write_all(&line).map_err(io_at(&staged))?;
+    let mut cursor = RowCursor::open(path)?;
+    apply_in_order(updates, &mut cursor, path, rows, |row, payload| {
+        let mut fields: [&str; 6] = [""; 6];
+        for (i, f) in fields.iter_mut().enumerate() {
+            *f = row.field(cols[i]);
+        }
+        if let Some(hash) = payload.and_then(|p| std::str::from_utf8(p).ok()) {
+            fields[hash_col] = hash;
+        }
+        line.clear();
+        push_record(&mut line, &fields);
+        out.write_all(&line).map_err(io_at(&staged))
+    })?;
+    finish_staged(out, &staged)?;
+    Ok(updated)
+}
+
+/// The merge's summary warnings, after its per-row ones.
+fn summary_warnings(r: &MergeReport) -> Vec<JsonlRecord> {
+    let mut out = Vec::new();
+    if r.unparsable_lines > 0 {
+        let lines: Vec<String> = r.unparsable_first.iter().map(u64::to_string).collect();
+        out.push(
+            JsonlRecord::warning(
+                CODE_UNPARSABLE_LINES,
+                &format!(
+                    "{} line(s) of the password file were not a JSON object with \"email\" and \"passwordHash\" and were skipped (first: line {}).",
+                    r.unparsable_lines,
+                    lines.join(", ")
+                ),
+            )
+            .with(
+                "details",
+                serde_json::json!({ "count": r.unparsable_lines, "firstLines": r.unparsable_first }),
+            ),
+        );
+    }
+    if r.blocked_users_skipped > 0 {
+        out.push(JsonlRecord::warning(
+            CODE_BLOCKED_WITHHELD,
+            &format!(
+                "{} row(s) of blocked or metadata-only Auth0 users were not given a password hash.",
+                r.blocked_users_skipped
+            ),
+        ));
+    }
+    if r.passwords_not_found > 0 {
+        out.push(JsonlRecord::warning(
+            CODE_MISSING_HASH,
+            &format!(
+                "{} package user(s) had no matching Auth0 password hash.",
+                r.passwords_not_found
+            ),
+        ));
+    }
+    out
+}
+
+/// `metadata.passwordMerge`: the original's keys, then ours.
+fn password_merge_metadata(r: &MergeReport) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("mergedAt".into(), Value::String(iso_now()));
+    for (k, v) in [
+        ("passwordsAdded", r.passwords_added),
+        ("passwordsNotFound", r.passwords_not_found),
+        ("passwordsRejectedAlgorithm", r.passwords_rejected_algorithm),
+        ("uploadRowsUpdated", r.upload_rows_updated),
+        ("passwordsInvalid", r.passwords_invalid),
+        ("blockedUsersSkipped", r.blocked_users_skipped),
+        ("unparsableLines", r.unparsable_lines),
+    ] {
+        m.insert(k.into(), Value::from(v));
+    }
+    m
+}
+
+fn read_manifest(path: &Path) -> Result<Option<Manifest>, MergeError> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_at(path)(e)),
+    };
+    Manifest::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| MergeError::Manifest {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+fn write_staged_manifest(dir: &Path, m: &Manifest, warnings: &Path) -> Result<(), MergeError> {
+    let path = staged_path(dir, MANIFEST.path);
+    let mut out = create_staged(&path)?;
+    let messages = File::open(warnings).map_err(io_at(warnings))?;
+    m.write_streaming(&mut out, warning_messages(BufReader::new(messages)))
+        .map_err(|source| MergeError::Manifest {
+            path: path.clone(),
+            source,
+        })?;
+    finish_staged(out, &path)
+}
+
+#[derive(Deserialize)]
+struct WarningHead<'a> {
+    #[serde(borrow, default)]
+    code: Option<Cow<'a, str>>,
+}
+
+/// Copies the records of `warnings.jsonl` that an earlier merge did not write.
+fn copy_foreign_warnings(
+    path: &Path,
+    out: &mut JsonlWriter<BufWriter<File>>,
+    staged: &Path,
+) -> Result<(), MergeError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_at(path)(e)),
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let bad = |line| MergeError::WarningsJson {
+        path: path.to_path_buf(),
+        line,
+    };
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(io_at(path))? == 0 {
+            return Ok(());
+        }
+        line += 1;
+        let record = buf.trim_ascii();
+        if record.is_empty() {
+            continue;
+        }
+        if record.first() != Some(&b'{') {
+            return Err(bad(line));
+        }
+        let head: WarningHead<'_> = serde_json::from_slice(record).map_err(|_| bad(line))?;
+        if head
+            .code
+            .as_deref()
+            .is_some_and(|c| MERGE_WARNING_CODES.contains(&c))
+        {
+            continue;
+        }
+        let mut copy = Vec::with_capacity(record.len() + 1);
+        copy.extend_from_slice(record);
+        copy.push(b'\n');
+        out.write_encoded(&copy, 1).map_err(io_at(staged))?;
+    }
+}
+
+/// Checks a CSV header against `expected` (any order, no missing, extra or
+/// repeated names) and returns, for each expected column, its position.
+pub fn column_map(
+    path: &Path,
+    header: &[String],
+    expected: &[&str],
+) -> Result<Vec<usize>, MergeError> {
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|e| !header.iter().any(|h| h == e))
+        .collect();
+    let unexpected: Vec<&str> = header
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !expected.contains(h))
+        .collect();
+    let repeated = header.len() != expected.len() && missing.is_empty() && unexpected.is_empty();
+    if !missing.is_empty() || !unexpected.is_empty() || repeated {
+        let mut problem = format!("header is not the package header {}", expected.join(","));
+        if !missing.is_empty() {
+            problem.push_str(&format!(" (missing: {})", missing.join(", ")));
+        }
+        if !unexpected.is_empty() {
+            problem.push_str(&format!(" (unexpected: {})", shown_names(&unexpected)));
+        }
+        if repeated {
+            problem.push_str(" (a column is repeated)");
+        }
+        return Err(MergeError::Header {
+            path: path.to_path_buf(),
+            problem,
+        });
+    }
+    Ok(expected
+        .iter()
+        .map(|e| header.iter().position(|h| h == e).unwrap_or(0))
+        .collect())
+}
+
+/// Column names for a message; a long one (a data row used as a header
+/// may hold a hash) is shown by its length.
+fn shown_names(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| {
+            if n.len() <= 40 && !n.starts_with('$') {
+                format!("{n:?}")
+            } else {
+                format!("(a {}-character name)", n.chars().count())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn create_staged(path: &Path) -> Result<BufWriter<File>, MergeError> {
+    Ok(BufWriter::with_capacity(
+        1 << 20,
+        create_private_file(path).map_err(io_at(path))?,
+    ))
+}
+
+fn finish_staged(out: BufWriter<File>, path: &Path) -> Result<(), MergeError> {
+    let file = out.into_inner().map_err(|e| MergeError::Io {
+        path: path.to_path_buf(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(io_at(path))
+}
