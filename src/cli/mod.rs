@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod analyze;
+pub mod auth0;
 pub mod clerk;
 pub mod firebase;
 pub mod import;
@@ -71,6 +72,8 @@ pub enum Command {
 pub enum ExportCommand {
     /// Generate a WorkOS migration package skeleton (users, organizations, memberships, roles, password hashes, TOTP factors, SSO connections (handoff)) to populate from CSV data
     Csv(SkeletonArgs),
+    /// Export users, organizations, memberships, roles, password hashes, SSO connections (handoff) FROM Auth0 into a WorkOS migration package
+    Auth0(auth0::ExportAuth0Args),
     /// Export users, organizations, memberships, roles, password hashes, TOTP factors, SSO connections (handoff) FROM Clerk into a WorkOS migration package
     Clerk(clerk::ExportClerkArgs),
     /// Export users, organizations, memberships, roles, password hashes, SSO connections (handoff) FROM Firebase Auth into a WorkOS migration package
@@ -184,6 +187,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     let code = match cli.command {
         Command::Export(ExportCommand::Csv(a)) => export_csv(a, false, &mut out, &mut err),
         Command::GeneratePackageTemplate(a) => export_csv(a, true, &mut out, &mut err),
+        Command::Export(ExportCommand::Auth0(a)) => auth0::run_export_auth0(a, &mut out, &mut err),
         Command::Export(ExportCommand::Clerk(a)) => clerk::run_export_clerk(a, &mut out, &mut err),
         Command::TransformClerk(a) => clerk::run_transform_clerk(a, &mut out, &mut err),
         Command::Export(ExportCommand::Firebase(a)) => {

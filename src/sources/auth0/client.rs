@@ -156,7 +156,11 @@ impl TenantAddress {
     }
 
     fn url(&self, path_and_query: &str) -> String {
-        format!("{}{}", self.base.as_str().trim_end_matches('/'), path_and_query)
+        format!(
+            "{}{}",
+            self.base.as_str().trim_end_matches('/'),
+            path_and_query
+        )
     }
 }
 
@@ -320,8 +324,9 @@ impl Auth0Client {
             let sent = self.http.post(&url).json(&body).send().await;
             match sent {
                 Ok(r) if r.status().is_server_error() && attempt < self.config.max_retries => {}
-                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS
-                    && attempt < self.config.max_rate_limited_retries =>
+                Ok(r)
+                    if r.status() == StatusCode::TOO_MANY_REQUESTS
+                        && attempt < self.config.max_rate_limited_retries =>
                 {
                     let wait = retry_after(r.headers()).unwrap_or(self.backoff(attempt));
                     tokio::time::sleep(wait).await;
@@ -361,7 +366,10 @@ impl Auth0Client {
             .filter(|t| !t.is_empty())
             .ok_or(Auth0Error::NoToken)?
             .to_string();
-        let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(86_400);
+        let ttl = v
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .unwrap_or(86_400);
         // Renew five minutes early (half-way for short-lived tokens).
         let lead = if ttl > 600 { ttl - 300 } else { ttl / 2 };
         *slot = Some(CachedToken {
@@ -415,11 +423,15 @@ impl Auth0Client {
         loop {
             let token = self.access_token(false).await?;
             let sent = {
-                let _permit = self.in_flight.acquire().await.map_err(|_| Auth0Error::Transport {
-                    method: method.to_string(),
-                    path: route.clone(),
-                    message: "client closed".into(),
-                })?;
+                let _permit =
+                    self.in_flight
+                        .acquire()
+                        .await
+                        .map_err(|_| Auth0Error::Transport {
+                            method: method.to_string(),
+                            path: route.clone(),
+                            message: "client closed".into(),
+                        })?;
                 self.limiter.acquire().await;
                 self.requests.fetch_add(1, Ordering::Relaxed);
                 let mut req = self
@@ -678,7 +690,11 @@ impl Auth0Client {
     }
 
     /// Every role of a member in an organization (all pages).
-    pub async fn member_roles(&self, org_id: &str, user_id: &str) -> Result<Vec<Value>, Auth0Error> {
+    pub async fn member_roles(
+        &self,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<Value>, Auth0Error> {
         let path = format!(
             "/api/v2/organizations/{}/members/{}/roles",
             encode_segment(org_id),
@@ -714,13 +730,20 @@ impl Auth0Client {
 
     /// One page of users (offset; Auth0 caps this listing at 1,000 users).
     pub async fn users_page(&self, page: u64, per_page: u32) -> Result<Vec<Value>, Auth0Error> {
-        self.offset_page("/api/v2/users", "users", page, per_page, "&include_totals=false")
-            .await
+        self.offset_page(
+            "/api/v2/users",
+            "users",
+            page,
+            per_page,
+            "&include_totals=false",
+        )
+        .await
     }
 
     /// Every role of the tenant's catalog.
     pub async fn roles(&self, per_page: u32) -> Result<Vec<Value>, Auth0Error> {
-        self.offset_all("/api/v2/roles", "roles", per_page, "").await
+        self.offset_all("/api/v2/roles", "roles", per_page, "")
+            .await
     }
 
     /// Every connection of the tenant.
@@ -762,7 +785,8 @@ impl Auth0Client {
 
     /// `GET /api/v2/jobs/{id}`.
     pub async fn job(&self, id: &str) -> Result<Value, Auth0Error> {
-        self.get(&format!("/api/v2/jobs/{}", encode_segment(id))).await
+        self.get(&format!("/api/v2/jobs/{}", encode_segment(id)))
+            .await
     }
 
     /// Starts downloading a job file (a signed URL: no token, no API
@@ -771,7 +795,12 @@ impl Auth0Client {
         let shown = path_only(location);
         let mut retries = 0u32;
         loop {
-            let outcome = match self.http.get(location).timeout(Duration::from_secs(3600)).send().await
+            let outcome = match self
+                .http
+                .get(location)
+                .timeout(Duration::from_secs(3600))
+                .send()
+                .await
             {
                 Ok(r) if r.status().is_success() => return Ok(r),
                 Ok(r) => {

@@ -2,7 +2,9 @@
 //! client, the user/organization mapping, the role catalog, the SSO hand-off
 //! mapping, the bulk export-job reader and the `export auth0` orchestration.
 
+pub mod bulk;
 pub mod client;
+pub mod export;
 pub mod mapping;
 pub mod roles;
 pub mod sso;
