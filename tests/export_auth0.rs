@@ -642,3 +642,141 @@ fn missing_connection_options_scope_skips_sso_with_a_warning() {
     assert_eq!(count(&dir, "samlConnections"), 0);
     validate(&dir);
 }
+
+fn package_files_without_timestamps(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = walk(dir)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let text = read(&p);
+            let text = if rel.ends_with(".jsonl") {
+                jsonl_without_timestamps(&p).join("\n")
+            } else if rel == "manifest.json" {
+                let mut m: Value = serde_json::from_str(&text).unwrap();
+                m.as_object_mut().unwrap().shift_remove("generatedAt");
+                m.to_string()
+            } else {
+                text
+            };
+            (rel, text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn sigkilled_exports_resume_to_the_same_package() {
+    let rt = runtime();
+    let fake = rt.block_on(FakeAuth0::start(FakeAuth0Config::default()));
+    fake.load_fixture(&tenant_fixture()).unwrap();
+    seed_orgs(&fake, 120, 40);
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--entities", "all", "--rate-limit", "150", "--quiet"];
+
+    let clean = tmp.path().join("clean");
+    let r = export(&fake, &clean, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let clean_user_fetches = fake.count(Route::User);
+    let full = r.elapsed;
+
+    let dir = tmp.path().join("resumed");
+    let d = dir.to_string_lossy().into_owned();
+    let url = fake.url();
+    let id = fake.client_id();
+    let secret = fake.client_secret();
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    fake.reset_counters();
+    let mut kills = 0;
+    let mut replayed_any = false;
+    for attempt in 0..5 {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_workos-migrate"));
+        cmd.args([
+            "export",
+            "auth0",
+            "--domain",
+            &url,
+            "--client-id",
+            &id,
+            "--client-secret",
+            &secret,
+            "--output-dir",
+            &d,
+            "--job-id",
+            "kill-test",
+        ]);
+        cmd.args(args);
+        if attempt > 0 {
+            cmd.arg("--resume");
+        }
+        let finished = finished_orgs(&dir);
+        replayed_any |= !finished.is_empty();
+        fake.reset_counters();
+        let mut child = cmd.spawn().unwrap();
+        // Somewhere in the first 60 % of an uninterrupted run.
+        let at = full.mul_f64(0.05 + 0.55 * rng.f64());
+        std::thread::sleep(at);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        assert!(!dir.join("manifest.json").exists() || child_finished(&dir));
+        assert_not_refetched(&fake, &finished);
+    }
+    assert!(kills >= 3, "only {kills} runs were killed");
+    assert!(replayed_any, "no run resumed from a finished organization");
+    let finished = finished_orgs(&dir);
+    fake.reset_counters();
+    let r = export(
+        &fake,
+        &dir,
+        &[&args[..], &["--job-id", "kill-test", "--resume"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_not_refetched(&fake, &finished);
+    assert_eq!(
+        package_files_without_timestamps(&clean),
+        package_files_without_timestamps(&dir)
+    );
+    let _ = clean_user_fetches;
+    assert!(!dir.join(".workos-checkpoints").exists());
+    validate(&dir);
+}
+
+/// Organization ids whose checkpoint segment is complete.
+fn finished_orgs(dir: &Path) -> Vec<String> {
+    let cp = dir.join(".workos-checkpoints/kill-test");
+    let Ok(entries) = std::fs::read_dir(&cp) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let hex = name
+                .strip_prefix("org-")?
+                .strip_suffix(".parquet")?
+                .to_string();
+            Some(String::from_utf8(hex::decode(hex).ok()?).unwrap())
+        })
+        .collect()
+}
+
+/// No member listing or member-role request touched a finished organization.
+fn assert_not_refetched(fake: &FakeAuth0, finished: &[String]) {
+    for q in fake.requests() {
+        for org in finished {
+            let prefix = format!("/api/v2/organizations/{}/members", org.replace('|', "%7C"));
+            assert!(
+                !q.path_and_query.starts_with(&prefix),
+                "finished organization {org} fetched again: {}",
+                q.path_and_query
+            );
+        }
+    }
+}
+
+/// A run that was not killed in time finishes with a complete package.
+fn child_finished(dir: &Path) -> bool {
+    run_bin(&["validate-package", &dir.to_string_lossy()]).code == 0
+}

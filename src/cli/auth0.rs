@@ -83,6 +83,12 @@ pub struct ExportAuth0Args {
     /// Bulk job: polls before giving up
     #[arg(long, value_name = "value", default_value = "150")]
     pub bulk_max_poll_attempts: String,
+    /// Names the export checkpoint (under <output-dir>/.workos-checkpoints/)
+    #[arg(long, value_name = "value")]
+    pub job_id: Option<String>,
+    /// Continue an interrupted export: finished organizations are not fetched again
+    #[arg(long)]
+    pub resume: bool,
     /// Print nothing but errors
     #[arg(long)]
     pub quiet: bool,
@@ -135,6 +141,8 @@ impl ExportAuth0Args {
                 poll_interval: Duration::from_millis(poll_ms),
                 max_polls,
             },
+            job_id: self.job_id.clone(),
+            resume: self.resume,
             quiet: self.quiet,
         })
     }

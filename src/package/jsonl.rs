@@ -48,6 +48,14 @@ impl JsonlRecord {
         self.0.get(key)
     }
 
+    /// A record read back from JSON; `None` unless `v` is an object.
+    pub fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Object(m) => Some(Self(m)),
+            _ => None,
+        }
+    }
+
     pub fn into_value(self) -> Value {
         Value::Object(self.0)
     }

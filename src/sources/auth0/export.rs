@@ -22,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::bulk::{self, BulkOptions};
+use super::checkpoint::{ExportCheckpoint, PackageSink, Segment, Tee};
 use super::client::{Auth0Client, Auth0ClientConfig, Auth0Error, Auth0Stats, TenantAddress};
 use super::mapping::{
     blocked_user_warning, is_federated, map_user, org_export_failed, org_from_metadata,
@@ -69,6 +70,8 @@ pub enum Auth0ExportError {
     },
     #[error(transparent)]
     Bulk(#[from] bulk::BulkError),
+    #[error(transparent)]
+    Checkpoint(#[from] super::checkpoint::CheckpointError),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -159,7 +162,31 @@ pub struct Auth0ExportOptions {
     pub include_federated_users: bool,
     pub engine: Engine,
     pub bulk: BulkOptions,
+    /// Names the export checkpoint (`--job-id`; default `auth0-export`).
+    pub job_id: Option<String>,
+    /// Continue the checkpoint of `job_id` instead of starting over.
+    pub resume: bool,
     pub quiet: bool,
+}
+
+/// The checkpoint name when `--job-id` is not given.
+pub const DEFAULT_JOB_ID: &str = "auth0-export";
+
+impl Auth0ExportOptions {
+    /// The options that shape the package (a resumed run must use the same).
+    fn fingerprint(&self) -> Value {
+        serde_json::json!({
+            "domain": self.domain.trim(),
+            "entities": self.entities.0,
+            "includeSecrets": self.include_secrets,
+            "orgs": self.orgs,
+            "useMetadata": self.use_metadata,
+            "metadataOrgIdField": self.metadata_org_id_field,
+            "metadataOrgNameField": self.metadata_org_name_field,
+            "includeFederatedUsers": self.include_federated_users,
+            "engine": format!("{:?}", self.engine),
+        })
+    }
 }
 
 /// The result of a successful export.
@@ -252,6 +279,12 @@ async fn run(
     popts.secrets_redacted = Some(redaction.redacted);
     popts.secret_redaction = Some(redaction);
     let mut pkg = MigrationPackageWriter::create(&o.output_dir, popts)?;
+    let checkpoint = ExportCheckpoint::open(
+        &o.output_dir,
+        o.job_id.as_deref().unwrap_or(DEFAULT_JOB_ID),
+        o.resume,
+        &o.fingerprint(),
+    )?;
 
     // Role catalog first (§4.3 step 4).
     let catalog = if o.entities.roles() {
@@ -290,7 +323,7 @@ async fn run(
                 metadata_mode(&client, o, &mut pkg).await?;
             }
             Engine::ManagementApi => {
-                organizations_mode(&client, o, catalog.as_ref(), &mut pkg).await?;
+                organizations_mode(&client, o, catalog.as_ref(), &checkpoint, &mut pkg).await?;
             }
         }
     }
@@ -300,6 +333,7 @@ async fn run(
     }
 
     let manifest = pkg.finish()?;
+    checkpoint.remove(&o.output_dir);
     Ok(Auth0ExportSummary {
         dir: std::fs::canonicalize(&o.output_dir).unwrap_or_else(|_| o.output_dir.clone()),
         manifest,
@@ -312,39 +346,37 @@ async fn run(
 
 /// Writes one exported user: its users.csv row, the membership row when it
 /// has an organization, and their upload rows.
-pub(crate) fn write_user(
-    pkg: &mut MigrationPackageWriter,
+pub(crate) fn write_user<S: PackageSink + ?Sized>(
+    pkg: &mut S,
     user: &MappedUser,
     org: Option<&Auth0Org>,
     role_slugs: &str,
 ) -> Result<(), PackageWriteError> {
-    pkg.write_row(&USERS, &user.users_csv_fields(org, role_slugs))?;
-    pkg.upload().user(
+    pkg.row(&USERS, &user.users_csv_fields(org, role_slugs))?;
+    pkg.upload_user([
         &user.external_id,
         &user.email,
         &user.email_verified,
         &user.first_name,
         &user.last_name,
         "",
-    )?;
+    ])?;
     if let Some(org) = org {
-        pkg.write_row(&MEMBERSHIPS, &user.membership_fields(org, role_slugs))?;
-        pkg.upload()
-            .membership("", &org.id, &user.external_id, "")?;
+        pkg.row(&MEMBERSHIPS, &user.membership_fields(org, role_slugs))?;
+        pkg.upload_membership(&org.id, &user.external_id)?;
     }
     Ok(())
 }
 
 /// Writes an organization row and its upload row.
-pub(crate) fn write_org(
-    pkg: &mut MigrationPackageWriter,
+pub(crate) fn write_org<S: PackageSink + ?Sized>(
+    pkg: &mut S,
     org: &Auth0Org,
 ) -> Result<(), PackageWriteError> {
     let fields = organization_fields(org);
     let cells: Vec<&str> = fields.iter().map(String::as_str).collect();
-    pkg.write_row(&ORGANIZATIONS, &cells)?;
-    pkg.upload().organization("", &org.id, org.label())?;
-    Ok(())
+    pkg.row(&ORGANIZATIONS, &cells)?;
+    pkg.upload_org(&org.id, org.label())
 }
 
 /// What to do with one user record: skip (reason) or export.
@@ -377,6 +409,8 @@ fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
 /// Work items of the organizations pipeline, in output order.
 enum Work {
     Org(Arc<Auth0Org>),
+    /// A finished organization of the checkpoint: replayed, not fetched.
+    Replay(Arc<Auth0Org>),
     Member {
         org: Arc<Auth0Org>,
         member: Value,
@@ -390,6 +424,7 @@ enum Work {
 /// A fetched member, ready to write.
 enum Fetched {
     Org(Arc<Auth0Org>),
+    Replay(Arc<Auth0Org>),
     Member {
         org: Arc<Auth0Org>,
         member_id: Option<String>,
@@ -405,6 +440,7 @@ async fn list_organizations_and_members(
     page_size: u32,
     filter: Option<Vec<String>>,
     want_roles: bool,
+    finished: HashSet<String>,
     tx: mpsc::Sender<Work>,
 ) {
     let filter: Option<HashSet<String>> = filter.map(|f| f.into_iter().collect());
@@ -426,6 +462,12 @@ async fn list_organizations_and_members(
                 continue;
             }
             let org = Arc::new(org);
+            if finished.contains(&org.id) {
+                if tx.send(Work::Replay(org)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             if tx.send(Work::Org(org.clone())).await.is_err() {
                 return;
             }
@@ -485,6 +527,7 @@ async fn organizations_mode(
     client: &Arc<Auth0Client>,
     o: &Auth0ExportOptions,
     catalog: Option<&RoleCatalog>,
+    checkpoint: &ExportCheckpoint,
     pkg: &mut MigrationPackageWriter,
 ) -> Result<(), Auth0ExportError> {
     let want_roles = catalog.is_some();
@@ -494,6 +537,7 @@ async fn organizations_mode(
         o.page_size,
         o.orgs.clone(),
         want_roles,
+        checkpoint.finished().clone(),
         tx,
     ));
     let fetch_client = client.clone();
@@ -503,6 +547,7 @@ async fn organizations_mode(
             async move {
                 match work {
                     Work::Org(org) => Fetched::Org(org),
+                    Work::Replay(org) => Fetched::Replay(org),
                     Work::OrgFailed(org, m) => Fetched::OrgFailed(org, m),
                     Work::ListFailed(e) => Fetched::ListFailed(e),
                     Work::Member {
@@ -542,15 +587,38 @@ async fn organizations_mode(
         .buffered(o.concurrency * 2);
     futures::pin_mut!(stream);
     let mut written_orgs: HashSet<String> = HashSet::new();
+    // The segment of the organization being written; committed when the
+    // next organization starts (its members all came before), dropped when
+    // listing its members failed (a resumed run fetches it again).
+    let mut current: Option<(Segment, bool)> = None;
+    let commit = |current: &mut Option<(Segment, bool)>| -> Result<(), PackageWriteError> {
+        match current.take() {
+            Some((segment, false)) => segment.commit(),
+            _ => Ok(()),
+        }
+    };
     while let Some(item) = stream.next().await {
         match item {
             Fetched::ListFailed(e) => {
                 lister.abort();
                 return Err(Auth0ExportError::Api(e));
             }
-            Fetched::Org(org) => {
+            Fetched::Replay(org) => {
+                commit(&mut current)?;
                 if written_orgs.insert(org.id.clone()) {
-                    write_org(pkg, &org)?;
+                    checkpoint.replay(&org.id, pkg)?;
+                }
+            }
+            Fetched::Org(org) => {
+                commit(&mut current)?;
+                if written_orgs.insert(org.id.clone()) {
+                    let mut segment = checkpoint.begin(&org.id)?;
+                    let mut tee = Tee {
+                        pkg: &mut *pkg,
+                        segment: Some(&mut segment),
+                    };
+                    write_org(&mut tee, &org)?;
+                    current = Some((segment, false));
                 }
             }
             Fetched::OrgFailed(org, message) => {
@@ -559,6 +627,9 @@ async fn organizations_mode(
                 } else {
                     &org.name
                 };
+                if let Some((_, failed)) = current.as_mut() {
+                    *failed = true;
+                }
                 pkg.warn(&org_export_failed(
                     &org,
                     &format!("Failed to export org {name}: {message}"),
@@ -569,16 +640,31 @@ async fn organizations_mode(
                 member_id,
                 user,
                 roles,
-            } => write_member(pkg, o, catalog, &org, member_id.as_deref(), user, roles)?,
+            } => {
+                let mut tee = Tee {
+                    pkg: &mut *pkg,
+                    segment: current.as_mut().map(|(s, _)| s),
+                };
+                write_member(
+                    &mut tee,
+                    o,
+                    catalog,
+                    &org,
+                    member_id.as_deref(),
+                    user,
+                    roles,
+                )?
+            }
         }
     }
+    commit(&mut current)?;
     let _ = lister.await;
     Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_member(
-    pkg: &mut MigrationPackageWriter,
+fn write_member<S: PackageSink + ?Sized>(
+    pkg: &mut S,
     o: &Auth0ExportOptions,
     catalog: Option<&RoleCatalog>,
     org: &Auth0Org,
@@ -637,7 +723,7 @@ fn write_member(
     let slugs = member_roles.role_slugs_cell();
     write_user(pkg, &mapped, Some(org), &slugs)?;
     for slug in &member_roles.slugs {
-        pkg.write_row(
+        pkg.row(
             &USER_ROLE_ASSIGNMENTS,
             &assignment_fields(&mapped.email, &mapped.external_id, slug, org),
         )?;
