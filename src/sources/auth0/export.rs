@@ -586,6 +586,8 @@ async fn organizations_mode(
         })
         .buffered(o.concurrency * 2);
     futures::pin_mut!(stream);
+    let progress = crate::progress::Progress::new("Auth0 members", 0, o.quiet);
+    let mut members_done = 0u64;
     let mut written_orgs: HashSet<String> = HashSet::new();
     // The segment of the organization being written; committed when the
     // next organization starts (its members all came before), dropped when
@@ -653,11 +655,16 @@ async fn organizations_mode(
                     member_id.as_deref(),
                     user,
                     roles,
-                )?
+                )?;
+                members_done += 1;
+                if members_done % 64 == 0 {
+                    progress.update(0, members_done);
+                }
             }
         }
     }
     commit(&mut current)?;
+    progress.finish();
     let _ = lister.await;
     Ok(())
 }
