@@ -29,7 +29,11 @@ impl Progress {
             bar.set_style(style);
             bar
         } else {
-            ProgressBar::new_spinner()
+            let bar = ProgressBar::new_spinner();
+            let style = ProgressStyle::with_template("{prefix} {spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar
         };
         bar.set_prefix(label.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));

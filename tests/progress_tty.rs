@@ -7,6 +7,8 @@
 //! command while the progress bar's ticker thread drew on stderr, so every
 //! command that ran longer than one tick (200 ms) on a terminal hung.
 
+mod fakes;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -151,4 +153,38 @@ fn import_dry_run_draws_progress_and_finishes_on_a_terminal() {
     // Rows with planted defects fail: the run finishes with exit 3.
     assert!(code == 0 || code == 3, "exit {code}: {text}");
     assert_progress_drawn(&text, "Importing");
+}
+
+#[test]
+fn auth0_export_draws_progress_and_finishes_on_a_terminal() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fake = rt.block_on(fakes::auth0::FakeAuth0::synthetic(3000, 30));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("pkg-auth0");
+    let (url, id, secret) = (fake.url(), fake.client_id(), fake.client_secret());
+    let (code, text) = run_on_terminal(&[
+        "export",
+        "auth0",
+        "--domain",
+        &url,
+        "--client-id",
+        &id,
+        "--client-secret",
+        &secret,
+        "--rate-limit",
+        "10000",
+        "--output-dir",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("Auth0 members") && text.contains(" rows/s)"),
+        "no progress for the Auth0 export on the terminal:\n{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(out.join("manifest.json").is_file(), "{text}");
 }
