@@ -34,8 +34,11 @@ PKG="$OUT/pkg"
 "$BIN/workos-migrate" export csv --output-dir "$PKG" --quiet
 # The generator is an ignored test of tests/merge_passwords.rs (the synth
 # binary has no format for it).
+# It runs from the dev profile's test build (what CI builds anyway), so the
+# script needs no release build of the test dependencies.
 MERGE_SYNTH_DIR="$PKG" MERGE_SYNTH_USERS="$USERS" \
-  cargo test "${FLAGS[@]}" --test merge_passwords -- --ignored --exact generate_large_merge_input >&2
+  CARGO_TARGET_DIR="${DEV_TARGET_DIR:-$HOME/.cache/workos-migrate-target}" \
+  cargo test --test merge_passwords -- --ignored --exact generate_large_merge_input >&2
 python3 - "$PKG" <<'PY'
 import json, sys
 pkg = sys.argv[1]
