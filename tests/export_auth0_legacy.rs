@@ -659,3 +659,74 @@ fn a_5000_member_org_is_fully_exported() {
     assert!(r.stdout.contains("  Users: 5000\n"), "{}", r.stdout);
     assert_eq!(read(&dir.path().join("big-skipped.jsonl")), "");
 }
+
+/// Ctrl-C while the scratch package is being written removes it and the
+/// unfinished outputs; exit 130.
+#[test]
+fn interrupted_export_leaves_nothing_behind() {
+    let t = Tenant::synthetic(3_000, 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let output = out_dir.join("users.csv");
+    let mut args = vec!["export-auth0".to_string()];
+    args.extend(t.creds());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workos-migrate"))
+        .args(&args)
+        .arg("--output")
+        .arg(&output)
+        .args(["--rate-limit", "200", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let trigger = out_dir
+        .join(format!(".users.csv.package-{}", child.id()))
+        .join("users.csv");
+    let started = std::time::Instant::now();
+    while !trigger.is_file() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{} never appeared",
+            trigger.display()
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("finished before it could be interrupted: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "Export interrupted; its scratch package and unfinished files were removed\n"
+        ),
+        "{stderr}"
+    );
+    assert!(names(&out_dir).is_empty(), "{:?}", names(&out_dir));
+}
+
+#[test]
+fn package_only_entities_are_noted_in_csv_mode() {
+    let t = Tenant::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("n.csv");
+    let r = legacy(&t, &out, &["--entities", "all"]);
+    ok(&r);
+    assert!(r
+        .stderr
+        .contains("Note: roles, SSO connections and --include-secrets need --package"));
+    assert_eq!(t.fake.count(Route::Roles), 0);
+    assert_eq!(t.fake.count(Route::Connections), 0);
+    let r = legacy(&t, &out, &["--entities", "groups"]);
+    assert_eq!(r.code, 1);
+    assert!(r
+        .stderr
+        .contains("Export failed: Unsupported Auth0 package entity \"groups\""));
+}

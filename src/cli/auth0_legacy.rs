@@ -199,9 +199,17 @@ fn run_legacy_csv(
             &format!("--output {} is a directory", output.display()),
         );
     }
-    // No roles, no SSO, no bulk job (§13.1); `--entities` is still checked.
-    if let Err(m) = Entities::parse(&args.entities) {
-        return failed(err, PREFIX, &m);
+    // No roles, no SSO, no bulk job (§13.1); `--entities` is still checked,
+    // and what the CSV cannot hold is said rather than silently dropped.
+    let entities = match Entities::parse(&args.entities) {
+        Ok(e) => e,
+        Err(m) => return failed(err, PREFIX, &m),
+    };
+    if entities.roles() || entities.sso() || args.include_secrets {
+        let _ = writeln!(
+            err,
+            "Note: roles, SSO connections and --include-secrets need --package; the CSV holds users and their organizations only"
+        );
     }
     let scratch = scratch_package_dir(output);
     let opts = match args
