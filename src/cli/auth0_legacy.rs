@@ -205,7 +205,7 @@ fn run_legacy_csv(
         Ok(e) => e,
         Err(m) => return failed(err, PREFIX, &m),
     };
-    if entities.roles() || entities.sso() || args.include_secrets {
+    if !args.quiet && (entities.roles() || entities.sso() || args.include_secrets) {
         let _ = writeln!(
             err,
             "Note: roles, SSO connections and --include-secrets need --package; the CSV holds users and their organizations only"
