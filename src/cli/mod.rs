@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod analyze;
 pub mod auth0;
+pub mod auth0_legacy;
 pub mod clerk;
 pub mod firebase;
 pub mod import;
@@ -42,6 +43,8 @@ pub enum Command {
     Export(ExportCommand),
     /// Generate an empty migration package skeleton to populate by hand
     GeneratePackageTemplate(SkeletonArgs),
+    /// [deprecated] use 'export auth0'
+    ExportAuth0(auth0_legacy::ExportAuth0LegacyArgs),
     /// [deprecated] use 'export clerk'
     TransformClerk(clerk::TransformClerkArgs),
     /// [deprecated] use 'export firebase'
@@ -189,6 +192,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::GeneratePackageTemplate(a) => export_csv(a, true, &mut out, &mut err),
         Command::Export(ExportCommand::Auth0(a)) => auth0::run_export_auth0(a, &mut out, &mut err),
         Command::Export(ExportCommand::Clerk(a)) => clerk::run_export_clerk(a, &mut out, &mut err),
+        Command::ExportAuth0(a) => auth0_legacy::run_export_auth0_legacy(a, &mut out, &mut err),
         Command::TransformClerk(a) => clerk::run_transform_clerk(a, &mut out, &mut err),
         Command::Export(ExportCommand::Firebase(a)) => {
             firebase::run_export_firebase(a, &mut out, &mut err)

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod checkpoint;
 pub mod client;
 pub mod export;
+pub mod legacy;
 pub mod mapping;
 pub mod roles;
 pub mod sso;
