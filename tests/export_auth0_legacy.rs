@@ -425,7 +425,6 @@ fn option_errors() {
     };
     let out = dir.path().join("o.csv");
     let o = out.display().to_string();
-    let pkg = dir.path().join("pkg").display().to_string();
     for (extra, message) in [
         (vec![], "--output is required unless --package is set"),
         (
@@ -442,15 +441,11 @@ fn option_errors() {
         ),
         (
             vec!["--output", &o, "--job-id", "j1"],
-            "--job-id is not supported yet (exports are not checkpointed); re-run without --job-id",
-        ),
-        (
-            vec!["--package", "--output-dir", &pkg, "--resume"],
-            "--resume is not supported yet (exports are not checkpointed); re-run without --resume",
+            "--job-id needs --package (the single-CSV mode is not checkpointed); re-run without --job-id",
         ),
         (
             vec!["--output", &o, "--resume", "j1"],
-            "--resume is not supported yet (exports are not checkpointed); re-run without --resume",
+            "--resume needs --package (the single-CSV mode is not checkpointed); re-run without --resume",
         ),
     ] {
         let r = base(&extra);

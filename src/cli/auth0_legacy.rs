@@ -88,10 +88,10 @@ pub struct ExportAuth0LegacyArgs {
     /// Bulk job: polls before giving up
     #[arg(long, value_name = "n", default_value = "150")]
     pub bulk_max_poll_attempts: String,
-    /// Export job id (not supported yet)
+    /// Names the export checkpoint (--package mode)
     #[arg(long, value_name = "id")]
     pub job_id: Option<String>,
-    /// Resume an export job (not supported yet)
+    /// Continue an interrupted export (--package mode; optional job id)
     #[arg(long, value_name = "jobId", num_args = 0..=1)]
     pub resume: Option<Option<String>>,
     /// Print nothing but errors
@@ -122,6 +122,12 @@ impl ExportAuth0LegacyArgs {
             bulk_connection_id: self.bulk_connection_id.clone(),
             bulk_poll_interval_ms: self.bulk_poll_interval_ms.clone(),
             bulk_max_poll_attempts: self.bulk_max_poll_attempts.clone(),
+            // `--resume ID` names the job like `--job-id ID`.
+            job_id: match &self.resume {
+                Some(Some(id)) => Some(id.clone()),
+                _ => self.job_id.clone(),
+            },
+            resume: self.resume.is_some(),
             quiet: self.quiet,
         }
     }
@@ -138,15 +144,15 @@ impl ExportAuth0LegacyArgs {
         if Engine::parse(&self.engine)? == Engine::BulkJob && !self.package {
             return Err("--engine bulk-job requires --package mode".into());
         }
-        if self.job_id.is_some() {
+        if !self.package && self.job_id.is_some() {
             return Err(
-                "--job-id is not supported yet (exports are not checkpointed); re-run without --job-id"
+                "--job-id needs --package (the single-CSV mode is not checkpointed); re-run without --job-id"
                     .into(),
             );
         }
-        if self.resume.is_some() {
+        if !self.package && self.resume.is_some() {
             return Err(
-                "--resume is not supported yet (exports are not checkpointed); re-run without --resume"
+                "--resume needs --package (the single-CSV mode is not checkpointed); re-run without --resume"
                     .into(),
             );
         }
