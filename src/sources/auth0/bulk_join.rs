@@ -121,7 +121,10 @@ pub async fn export_with_memberships(
 
     let joined = tokio::task::block_in_place(|| join(spill, users, outcome.memberships))?;
     outcome.members_not_in_job = joined.orphans;
-    tokio::task::block_in_place(|| write_joined(joined.ordered, o, catalog, pkg))?;
+    tokio::task::block_in_place(|| {
+        write_joined(joined.users, o, catalog, pkg)?;
+        write_joined(joined.not_in_job, o, catalog, pkg)
+    })?;
     if outcome.job.unparsable > 0 {
         pkg.warn(&bulk::unparsable_lines_warning(&outcome.job))?;
     }
@@ -280,9 +283,11 @@ fn org_to_json(org: &Auth0Org) -> Value {
     })
 }
 
-/// The join result, in output order.
+/// The join result: users in job order, then members missing from the
+/// job in listing order (apart, so users spread over every partition).
 struct Joined {
-    ordered: OrderedSpill,
+    users: OrderedSpill,
+    not_in_job: OrderedSpill,
     orphans: u64,
 }
 
@@ -292,10 +297,11 @@ const KIND_ORPHAN: u8 = b'O';
 
 /// Joins partition by partition; a user record becomes `U [user, m…]` at
 /// its job position, a membership without a user becomes `O [user_id, m]`
-/// after all users.
+/// at its listing position.
 fn join(spill: KeyedSpill, users: u64, memberships: u64) -> Result<Joined, Auth0ExportError> {
-    let mut ordered =
-        OrderedSpill::new("auth0-bulk-order", users + memberships).map_err(spill_err)?;
+    let mut ordered = OrderedSpill::new("auth0-bulk-order", users).map_err(spill_err)?;
+    let mut not_in_job =
+        OrderedSpill::new("auth0-bulk-not-in-job", memberships).map_err(spill_err)?;
     let mut failed: Option<SpillError> = None;
     let mut orphans = 0u64;
     let mut buf: Vec<u8> = Vec::new();
@@ -318,8 +324,7 @@ fn join(spill: KeyedSpill, users: u64, memberships: u64) -> Result<Joined, Auth0
                     buf.extend_from_slice(m.payload);
                     buf.push(b']');
                     orphans += 1;
-                    let seq = users + (m.seq & !MEMBERSHIP_BIT);
-                    if let Err(e) = ordered.push(seq, &buf) {
+                    if let Err(e) = not_in_job.push(m.seq & !MEMBERSHIP_BIT, &buf) {
                         failed = Some(e);
                         return;
                     }
@@ -346,7 +351,11 @@ fn join(spill: KeyedSpill, users: u64, memberships: u64) -> Result<Joined, Auth0
     if let Some(e) = failed {
         return Err(spill_err(e));
     }
-    Ok(Joined { ordered, orphans })
+    Ok(Joined {
+        users: ordered,
+        not_in_job,
+        orphans,
+    })
 }
 
 /// A membership as spilled: the organization and its roles (`None` when
@@ -466,13 +475,14 @@ mod tests {
         }
         let joined = join(spill, 3, members.len() as u64).unwrap();
         let mut out = Vec::new();
-        joined
-            .ordered
-            .for_each_in_order::<_, SpillError>(|seq, p| {
-                out.push((seq, p.to_vec()));
-                Ok(())
-            })
-            .unwrap();
+        for ordered in [joined.users, joined.not_in_job] {
+            ordered
+                .for_each_in_order::<_, SpillError>(|seq, p| {
+                    out.push((seq, p.to_vec()));
+                    Ok(())
+                })
+                .unwrap();
+        }
         (out, joined.orphans)
     }
 
@@ -481,8 +491,8 @@ mod tests {
         let (out, orphans) = run(PARTITIONS);
         assert_eq!(orphans, 1);
         let seqs: Vec<u64> = out.iter().map(|(s, _)| *s).collect();
-        // Users 0..3, then the orphan membership #1 at 3 + 1.
-        assert_eq!(seqs, [0, 1, 2, 4]);
+        // Users 0..3, then the orphan membership #1.
+        assert_eq!(seqs, [0, 1, 2, 1]);
         let parse = |p: &[u8]| -> (u8, Value) { (p[0], serde_json::from_slice(&p[1..]).unwrap()) };
         let (k, b) = parse(&out[1].1);
         assert_eq!(k, KIND_USER);
