@@ -341,3 +341,33 @@ fn synthetic_tenant_counts_conservation_requests_and_partition_independence() {
     assert_eq!(a, b);
     assert_eq!(skipped, skipped_without_time(&dir_b));
 }
+
+#[test]
+fn orgs_filter_limits_organizations_and_memberships() {
+    let rt = runtime();
+    let fake = rt.block_on(async {
+        let f = FakeAuth0::start(FakeAuth0Config::default()).await;
+        f.load_fixture(&fixture()).unwrap();
+        f
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let r = export(
+        &fake,
+        tmp.path(),
+        &["--engine", "bulk-job", "--orgs", "org_acme"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let orgs = rows(tmp.path(), "organizations.csv");
+    assert_eq!(orgs.len(), 1);
+    let memberships = rows(tmp.path(), "organization_memberships.csv");
+    assert!(!memberships.is_empty());
+    assert!(memberships
+        .iter()
+        .all(|m| m["org_external_id"] == "org_acme"));
+    // Users outside org_acme keep one row without organization columns.
+    let users = rows(tmp.path(), "users.csv");
+    assert!(users.iter().any(|u| u["org_external_id"].is_empty()));
+    assert!(users
+        .iter()
+        .all(|u| u["org_external_id"].is_empty() || u["org_external_id"] == "org_acme"));
+}
