@@ -88,6 +88,10 @@ pub enum BulkError {
     Api(#[from] Auth0Error),
     #[error("Auth0 bulk export file {path}: {message}")]
     File { path: PathBuf, message: String },
+    #[error("Auth0 bulk export join: {0}")]
+    Spill(#[from] crate::spill::SpillError),
+    #[error("Auth0 bulk export join: cannot encode a record: {0}")]
+    Encode(String),
 }
 
 /// What a bulk identity export produced.
@@ -343,7 +347,8 @@ where
     Ok(outcome?)
 }
 
-/// `--engine bulk-job`: users from an export job, no organizations (§4.6).
+/// `--engine bulk-job` without memberships requested: users from an export
+/// job, no organizations (§4.6); see `bulk_join` for the full package.
 pub async fn export_users(
     client: &Arc<Auth0Client>,
     o: &Auth0ExportOptions,

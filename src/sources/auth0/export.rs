@@ -22,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::bulk::{self, BulkOptions};
+use super::bulk_join;
 use super::checkpoint::{ExportCheckpoint, PackageSink, Segment, Tee};
 use super::client::{Auth0Client, Auth0ClientConfig, Auth0Error, Auth0Stats, TenantAddress};
 use super::mapping::{
@@ -134,6 +135,9 @@ impl Entities {
     /// Users, organizations and memberships are written together (§4.3).
     pub fn identity(&self) -> bool {
         self.has("users") || self.has("organizations") || self.has("memberships")
+    }
+    pub fn memberships(&self) -> bool {
+        self.has("memberships")
     }
     pub fn roles(&self) -> bool {
         self.has("roles")
@@ -310,6 +314,10 @@ async fn run(
 
     if o.entities.identity() {
         match o.engine {
+            Engine::BulkJob if o.entities.memberships() => {
+                // Memberships and roles joined to the job's users (§4.6).
+                bulk_join::export_with_memberships(&client, o, catalog.as_ref(), &mut pkg).await?;
+            }
             Engine::BulkJob => {
                 bulk::export_users(&client, o, &mut pkg).await?;
                 if catalog.is_some() {
@@ -670,7 +678,7 @@ async fn organizations_mode(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_member<S: PackageSink + ?Sized>(
+pub(crate) fn write_member<S: PackageSink + ?Sized>(
     pkg: &mut S,
     o: &Auth0ExportOptions,
     catalog: Option<&RoleCatalog>,

@@ -3,6 +3,7 @@
 //! mapping, the bulk export-job reader and the `export auth0` orchestration.
 
 pub mod bulk;
+pub mod bulk_join;
 pub mod checkpoint;
 pub mod client;
 pub mod export;
