@@ -21,9 +21,12 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::client::{Auth0Client, Auth0Error};
-use super::export::{write_bulk_user, Auth0ExportError, Auth0ExportOptions};
+use super::export::{Auth0ExportError, Auth0ExportOptions};
+use super::mapping::{blocked_user_warning, is_federated, map_user, skipped_user};
+use crate::package::csv_writer::push_record;
 use crate::package::jsonl::JsonlRecord;
-use crate::package::writer::create_private_file;
+use crate::package::upload::encode_user;
+use crate::package::writer::{create_private_file, EncodedUsers};
 use crate::package::MigrationPackageWriter;
 
 /// Fields requested from the export job: everything the user mapping reads.
@@ -203,11 +206,15 @@ async fn download_to(
     Ok(())
 }
 
-/// Reads a downloaded job file: gzip (sniffed by its magic bytes) or plain
-/// NDJSON; calls `visit` with each user object in file order.
-pub fn read_job_file<F>(path: &Path, mut visit: F) -> Result<BulkOutcome, BulkError>
+/// One batch of raw job-file lines with their 1-based line numbers.
+type LineBatch = Vec<(u64, Vec<u8>)>;
+
+/// Reads a downloaded job file — gzip (sniffed by its magic bytes) or plain
+/// NDJSON — on a reader thread, handing batches of lines to `on_batch` on
+/// the calling thread while the next batch is being read (and gunzipped).
+fn read_job_batches<F>(path: &Path, mut on_batch: F) -> Result<(), BulkError>
 where
-    F: FnMut(&Value) -> Result<(), Auth0ExportError>,
+    F: FnMut(LineBatch) -> Result<(), BulkError>,
 {
     let file_err = |message: String| BulkError::File {
         path: path.to_path_buf(),
@@ -218,73 +225,166 @@ where
     let n = file.read(&mut magic).map_err(|e| file_err(e.to_string()))?;
     drop(file);
     let file = File::open(path).map_err(|e| file_err(e.to_string()))?;
-    let reader: Box<dyn Read> = if n == 2 && magic == [0x1f, 0x8b] {
+    let reader: Box<dyn Read + Send> = if n == 2 && magic == [0x1f, 0x8b] {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
     } else {
         Box::new(file)
     };
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
-    let mut outcome = BulkOutcome::default();
-    let mut stop: Option<Auth0ExportError> = None;
-    loop {
-        let mut lines: Vec<(u64, Vec<u8>)> = Vec::with_capacity(LINES_PER_BATCH);
-        while lines.len() < LINES_PER_BATCH {
-            let mut line = Vec::new();
-            let read = reader
-                .by_ref()
-                .take(MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut line)
-                .map_err(|e| {
-                    file_err(format!(
-                        "cannot be read ({e}); is the gzip stream truncated?"
-                    ))
-                })?;
-            if read == 0 {
-                break;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<LineBatch, String>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut reader = BufReader::with_capacity(1 << 20, reader);
+            let mut line_no = 0u64;
+            loop {
+                let mut lines: LineBatch = Vec::with_capacity(LINES_PER_BATCH);
+                while lines.len() < LINES_PER_BATCH {
+                    let mut line = Vec::new();
+                    match reader
+                        .by_ref()
+                        .take(MAX_LINE as u64 + 1)
+                        .read_until(b'\n', &mut line)
+                    {
+                        Ok(0) => break,
+                        Ok(_) => {
+                            line_no += 1;
+                            lines.push((line_no, line));
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(format!(
+                                "cannot be read ({e}); is the gzip stream truncated?"
+                            )));
+                            return;
+                        }
+                    }
+                }
+                if lines.is_empty() || tx.send(Ok(lines)).is_err() {
+                    return;
+                }
             }
-            outcome.lines += 1;
-            lines.push((outcome.lines, line));
+        });
+        // Dropping the receiver on an early return stops the reader.
+        for batch in rx {
+            on_batch(batch.map_err(file_err)?)?;
         }
-        if lines.is_empty() {
-            break;
-        }
-        let parsed: Vec<(u64, Option<Value>, bool)> = lines
+        Ok(())
+    })
+}
+
+/// Counts one unparsable line.
+fn note_junk(outcome: &mut BulkOutcome, line: u64) {
+    outcome.unparsable += 1;
+    if outcome.unparsable_first.len() < 5 {
+        outcome.unparsable_first.push(line);
+    }
+}
+
+/// Parses one line: `Ok(None)` for a blank line, `Err(())` for junk.
+fn parse_line(raw: &[u8]) -> Result<Option<Value>, ()> {
+    let trimmed = trim_line(raw);
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Value>(trimmed) {
+        Ok(v) if v.is_object() && raw.len() <= MAX_LINE => Ok(Some(v)),
+        _ => Err(()),
+    }
+}
+
+/// Reads a downloaded job file and calls `visit` with each user object in
+/// file order (lines are parsed in parallel).
+pub fn read_job_file<F>(path: &Path, mut visit: F) -> Result<BulkOutcome, BulkError>
+where
+    F: FnMut(&Value) -> Result<(), Auth0ExportError>,
+{
+    let mut outcome = BulkOutcome::default();
+    read_job_batches(path, |lines| {
+        outcome.lines += lines.len() as u64;
+        let parsed: Vec<(u64, Result<Option<Value>, ()>)> = lines
             .par_iter()
-            .map(|(no, raw)| {
-                let trimmed = trim_line(raw);
-                if trimmed.is_empty() {
-                    return (*no, None, false);
-                }
-                match serde_json::from_slice::<Value>(trimmed) {
-                    Ok(v) if v.is_object() && raw.len() <= MAX_LINE => (*no, Some(v), false),
-                    _ => (*no, None, true),
-                }
-            })
+            .map(|(no, raw)| (*no, parse_line(raw)))
             .collect();
-        for (no, value, junk) in parsed {
-            if junk {
-                outcome.unparsable += 1;
-                if outcome.unparsable_first.len() < 5 {
-                    outcome.unparsable_first.push(no);
+        for (no, value) in parsed {
+            match value {
+                Err(()) => note_junk(&mut outcome, no),
+                Ok(None) => {}
+                Ok(Some(v)) => {
+                    outcome.users += 1;
+                    visit(&v).map_err(|e| BulkError::File {
+                        path: path.to_path_buf(),
+                        message: e.to_string(),
+                    })?;
                 }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(outcome)
+}
+
+/// A run of job lines mapped and encoded off the writer thread.
+#[derive(Default)]
+struct EncodedRun {
+    rows: EncodedUsers,
+    upload_ids: Vec<String>,
+    junk: Vec<u64>,
+    users: u64,
+}
+
+/// Maps and encodes a run of job lines (the users-only bulk export).
+fn encode_run(lines: &[(u64, Vec<u8>)], include_federated: bool) -> EncodedRun {
+    let mut run = EncodedRun::default();
+    let record = |out: &mut Vec<u8>, rec: JsonlRecord| {
+        let _ = serde_json::to_writer(&mut *out, &rec.into_value());
+        out.push(b'\n');
+    };
+    for (no, raw) in lines {
+        let user = match parse_line(raw) {
+            Err(()) => {
+                run.junk.push(*no);
                 continue;
             }
-            if let Some(v) = value {
-                outcome.users += 1;
-                if let Err(e) = visit(&v) {
-                    stop = Some(e);
-                    break;
-                }
-            }
+            Ok(None) => continue,
+            Ok(Some(u)) => u,
+        };
+        run.users += 1;
+        let text = |k: &str| user.get(k).and_then(Value::as_str);
+        let has_email = text("email").is_some_and(|e| !e.is_empty());
+        let reason = if !has_email {
+            Some("no_email")
+        } else if !include_federated && is_federated(&user) {
+            Some("federated_user")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            let rec = skipped_user(text("user_id"), text("email"), None, reason, None);
+            record(&mut run.rows.skipped, rec);
+            run.rows.skipped_rows += 1;
+            continue;
         }
-        if stop.is_some() {
-            break;
+        let m = map_user(&user);
+        push_record(&mut run.rows.users, &m.users_csv_fields(None, ""));
+        run.rows.user_rows += 1;
+        if encode_user(
+            &mut run.rows.upload,
+            &m.external_id,
+            &m.email,
+            &m.email_verified,
+            &m.first_name,
+            &m.last_name,
+            "",
+        ) {
+            run.upload_ids.push(m.external_id.clone());
+        }
+        if m.blocked {
+            record(
+                &mut run.rows.warnings,
+                blocked_user_warning(&m.external_id, None),
+            );
+            run.rows.warning_rows += 1;
         }
     }
-    if let Some(e) = stop {
-        return Err(file_err(e.to_string()));
-    }
-    Ok(outcome)
+    run
 }
 
 fn trim_line(raw: &[u8]) -> &[u8] {
@@ -356,11 +456,31 @@ pub async fn export_users(
 ) -> Result<BulkOutcome, Auth0ExportError> {
     let path = run_job(client, &o.bulk, &o.output_dir).await?;
     let include_federated = o.include_federated_users;
-    let outcome = tokio::task::block_in_place(|| {
-        read_job_file(&path, |u| {
-            write_bulk_user(pkg, include_federated, u).map_err(Auth0ExportError::from)
+    let mut outcome = BulkOutcome::default();
+    let read = tokio::task::block_in_place(|| {
+        read_job_batches(&path, |lines| {
+            outcome.lines += lines.len() as u64;
+            // Runs of lines are mapped and encoded in parallel, then
+            // appended in file order.
+            let runs: Vec<EncodedRun> = lines
+                .par_chunks(512)
+                .map(|chunk| encode_run(chunk, include_federated))
+                .collect();
+            for run in runs {
+                for no in &run.junk {
+                    note_junk(&mut outcome, *no);
+                }
+                outcome.users += run.users;
+                pkg.write_encoded_users(&run.rows, run.upload_ids.iter().map(String::as_str))
+                    .map_err(|e| BulkError::File {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+            }
+            Ok(())
         })
     });
+    let outcome = read.map(|()| outcome);
     let _ = std::fs::remove_file(&path);
     let outcome = outcome?;
     if outcome.unparsable > 0 {
