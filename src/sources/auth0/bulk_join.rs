@@ -147,8 +147,118 @@ struct Listing {
     role_warning: Option<JsonlRecord>,
 }
 
-/// Lists organizations (checkpoint pagination, `--orgs` filter) and their
-/// members; writes organizations.csv and pushes one record per membership.
+/// Organizations whose members are listed ahead of the one being written.
+const LOOKAHEAD_ORGS: usize = 4;
+/// Member pages buffered per organization listed ahead.
+const PAGES_AHEAD: usize = 2;
+
+/// One page of an organization's members, or why listing stopped.
+enum MemberPage {
+    Page {
+        items: Vec<Value>,
+        /// Roles came inline with these members.
+        roles_inline: bool,
+    },
+    /// No `read:organization_member_roles`: roles are dropped from here on.
+    RolesUnavailable(Auth0Error),
+    Failed(Auth0Error),
+}
+
+/// Lists one organization's members into a bounded channel.
+async fn list_org_members(
+    client: Arc<Auth0Client>,
+    org_id: String,
+    page_size: u32,
+    roles_inline: Arc<std::sync::atomic::AtomicBool>,
+    tx: tokio::sync::mpsc::Sender<MemberPage>,
+) {
+    use std::sync::atomic::Ordering;
+    let mut from: Option<String> = None;
+    loop {
+        let with_roles = roles_inline.load(Ordering::Relaxed);
+        let page = match client
+            .organization_members(&org_id, from.as_deref(), page_size, with_roles)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if with_roles && e.status() == Some(403) => {
+                roles_inline.store(false, Ordering::Relaxed);
+                if tx.send(MemberPage::RolesUnavailable(e)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            Err(e) => {
+                let _ = tx.send(MemberPage::Failed(e)).await;
+                return;
+            }
+        };
+        let msg = MemberPage::Page {
+            items: page.items,
+            roles_inline: with_roles,
+        };
+        if tx.send(msg).await.is_err() {
+            return;
+        }
+        match page.next {
+            Some(n) => from = Some(n),
+            None => return,
+        }
+    }
+}
+
+type OrgListing = Result<(Auth0Org, tokio::sync::mpsc::Receiver<MemberPage>), Auth0Error>;
+
+/// Lists organizations (checkpoint pagination, `--orgs` filter) and starts a
+/// member lister for each; at most [`LOOKAHEAD_ORGS`] run ahead of the
+/// consumer, each at most [`PAGES_AHEAD`] pages ahead, so the request budget
+/// stays busy while memory stays bounded.
+async fn list_organizations(
+    client: Arc<Auth0Client>,
+    page_size: u32,
+    filter: Option<std::collections::HashSet<String>>,
+    roles_inline: Arc<std::sync::atomic::AtomicBool>,
+    tx: tokio::sync::mpsc::Sender<OrgListing>,
+) {
+    let mut from: Option<String> = None;
+    loop {
+        let page = match client.organizations(from.as_deref(), page_size).await {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        for item in &page.items {
+            let Some(org) = Auth0Org::from_json(item) else {
+                continue;
+            };
+            if filter.as_ref().is_some_and(|f| !f.contains(&org.id)) {
+                continue;
+            }
+            // Wait for room before starting the next member lister.
+            let Ok(permit) = tx.reserve().await else {
+                return;
+            };
+            let (mtx, mrx) = tokio::sync::mpsc::channel(PAGES_AHEAD);
+            tokio::spawn(list_org_members(
+                client.clone(),
+                org.id.clone(),
+                page_size,
+                roles_inline.clone(),
+                mtx,
+            ));
+            permit.send(Ok((org, mrx)));
+        }
+        match page.next {
+            Some(n) => from = Some(n),
+            None => return,
+        }
+    }
+}
+
+/// Lists organizations and their members; writes organizations.csv and
+/// pushes one record per membership, in listing order.
 async fn list_memberships(
     client: &Arc<Auth0Client>,
     o: &Auth0ExportOptions,
@@ -156,110 +266,98 @@ async fn list_memberships(
     pkg: &mut MigrationPackageWriter,
     spill: &mut KeyedSpill,
 ) -> Result<Listing, Auth0ExportError> {
-    let filter: Option<std::collections::HashSet<&str>> = o
-        .orgs
-        .as_ref()
-        .map(|v| v.iter().map(String::as_str).collect());
+    let filter: Option<std::collections::HashSet<String>> =
+        o.orgs.as_ref().map(|v| v.iter().cloned().collect());
     let mut listing = Listing {
         organizations: 0,
         memberships: 0,
         roles_inline: want_roles,
         role_warning: None,
     };
-    let mut from: Option<String> = None;
-    loop {
-        let page = client.organizations(from.as_deref(), o.page_size).await?;
-        for item in &page.items {
-            let Some(org) = Auth0Org::from_json(item) else {
-                continue;
-            };
-            if filter
-                .as_ref()
-                .is_some_and(|f| !f.contains(org.id.as_str()))
-            {
-                continue;
+    let roles_flag = Arc::new(std::sync::atomic::AtomicBool::new(want_roles));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<OrgListing>(LOOKAHEAD_ORGS);
+    let lister = tokio::spawn(list_organizations(
+        client.clone(),
+        o.page_size,
+        filter,
+        roles_flag,
+        tx,
+    ));
+    while let Some(next) = rx.recv().await {
+        let (org, mut pages) = match next {
+            Ok(x) => x,
+            Err(e) => {
+                lister.abort();
+                return Err(e.into());
             }
-            write_org(pkg, &org)?;
-            listing.organizations += 1;
-            let org_json = org_to_json(&org);
-            let mut mfrom: Option<String> = None;
-            loop {
-                let members = match client
-                    .organization_members(
-                        &org.id,
-                        mfrom.as_deref(),
-                        o.page_size,
-                        listing.roles_inline,
-                    )
-                    .await
-                {
-                    Ok(p) => p,
-                    Err(e) if listing.roles_inline && e.status() == Some(403) => {
-                        // No read:organization_member_roles: members without
-                        // roles from here on, one warning for the export.
-                        listing.roles_inline = false;
+        };
+        write_org(pkg, &org)?;
+        listing.organizations += 1;
+        let org_json = org_to_json(&org);
+        while let Some(page) = pages.recv().await {
+            let (items, roles_inline) = match page {
+                MemberPage::Page {
+                    items,
+                    roles_inline,
+                } => (items, roles_inline),
+                MemberPage::RolesUnavailable(e) => {
+                    // No read:organization_member_roles: members without
+                    // roles from here on, one warning for the export.
+                    listing.roles_inline = false;
+                    if listing.role_warning.is_none() {
                         listing.role_warning = Some(member_roles_unavailable(&e));
-                        continue;
                     }
-                    Err(e) => {
-                        let name = if org.name.is_empty() {
-                            &org.id
-                        } else {
-                            &org.name
-                        };
-                        pkg.warn(&org_export_failed(
-                            &org,
-                            &format!("Failed to export org {name}: {e}"),
-                        ))?;
-                        break;
-                    }
-                };
-                for member in &members.items {
-                    let Some(user_id) = member
-                        .get("user_id")
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                    else {
-                        pkg.skip(&skipped_user(None, None, Some(&org), "no_email", None))?;
-                        continue;
-                    };
-                    let roles = if listing.roles_inline {
-                        Value::Array(
-                            member
-                                .get("roles")
-                                .and_then(Value::as_array)
-                                .map(|r| r.iter().map(role_ref).collect())
-                                .unwrap_or_default(),
-                        )
+                    continue;
+                }
+                MemberPage::Failed(e) => {
+                    let name = if org.name.is_empty() {
+                        &org.id
                     } else {
-                        Value::Null
+                        &org.name
                     };
-                    let payload =
-                        serde_json::to_vec(&json!([org_json, roles])).map_err(encode_err)?;
-                    spill
-                        .push(
-                            user_id.as_bytes(),
-                            MEMBERSHIP_BIT | listing.memberships,
-                            &payload,
-                        )
-                        .map_err(spill_err)?;
-                    listing.memberships += 1;
+                    pkg.warn(&org_export_failed(
+                        &org,
+                        &format!("Failed to export org {name}: {e}"),
+                    ))?;
+                    break;
                 }
-                match members.next {
-                    Some(n) => mfrom = Some(n),
-                    None => break,
-                }
+            };
+            for member in &items {
+                let Some(user_id) = member
+                    .get("user_id")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                else {
+                    pkg.skip(&skipped_user(None, None, Some(&org), "no_email", None))?;
+                    continue;
+                };
+                let roles = if roles_inline && listing.roles_inline {
+                    Value::Array(
+                        member
+                            .get("roles")
+                            .and_then(Value::as_array)
+                            .map(|r| r.iter().map(role_ref).collect())
+                            .unwrap_or_default(),
+                    )
+                } else {
+                    Value::Null
+                };
+                let payload = serde_json::to_vec(&json!([org_json, roles])).map_err(encode_err)?;
+                spill
+                    .push(
+                        user_id.as_bytes(),
+                        MEMBERSHIP_BIT | listing.memberships,
+                        &payload,
+                    )
+                    .map_err(spill_err)?;
+                listing.memberships += 1;
             }
-        }
-        match page.next {
-            Some(n) => from = Some(n),
-            None => return Ok(listing),
         }
     }
+    let _ = lister.await;
+    Ok(listing)
 }
 
-/// Warning `member_role_fetch_failed` once for the export (§4.7): the token
-/// cannot read member roles, so no role assignments are exported.
 fn member_roles_unavailable(e: &Auth0Error) -> JsonlRecord {
     JsonlRecord::warning(
         "member_role_fetch_failed",
