@@ -226,7 +226,8 @@ fn run_legacy_csv(
         Err(m) => return failed(err, PREFIX, &m),
     };
     let outcome = OutcomeLock::default();
-    remove_on_interrupt(
+    super::legacy::remove_on_interrupt(
+        "Export",
         outcome.clone(),
         scratch.clone(),
         [output, &skipped_log_path(output)].map(partial_path),
@@ -273,67 +274,4 @@ fn print_summary(out: &mut dyn Write, s: &Auth0LegacySummary, started: Instant) 
     }
     let _ = writeln!(out, "  Duration: {}ms", started.elapsed().as_millis());
     let _ = writeln!(out, "  Output: {}", s.output.display());
-}
-
-/// On Ctrl-C, removes the scratch package and the unfinished outputs and
-/// exits 130; nothing once `outcome` is settled. The handler is in place
-/// when this returns.
-fn remove_on_interrupt(outcome: OutcomeLock, scratch: PathBuf, partials: [PathBuf; 2]) {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    #[cfg(unix)]
-    let interrupted = {
-        use tokio::signal::unix::{signal, SignalKind};
-        let _in_runtime = runtime.enter();
-        match signal(SignalKind::interrupt()) {
-            Ok(mut sig) => async move { sig.recv().await.is_some() },
-            Err(_) => return,
-        }
-    };
-    #[cfg(not(unix))]
-    let interrupted = async { tokio::signal::ctrl_c().await.is_ok() };
-    let _ = std::thread::Builder::new()
-        .name("export-auth0-interrupt".into())
-        .spawn(move || {
-            if !runtime.block_on(interrupted) {
-                return;
-            }
-            // Held until the exit: the run can neither create nor publish a
-            // file meanwhile.
-            let settled = outcome.hold();
-            if *settled {
-                return;
-            }
-            remove_scratch_package(&scratch);
-            for p in &partials {
-                let _ = std::fs::remove_file(p);
-            }
-            eprintln!("Export interrupted; its scratch package and unfinished files were removed");
-            std::process::exit(130);
-        });
-}
-
-/// Removes the scratch package while the export may still be creating files
-/// in it: renamed first (nothing new can appear under its name), then
-/// removed, retrying a file created mid-removal.
-fn remove_scratch_package(scratch: &Path) {
-    let mut doomed = scratch.as_os_str().to_os_string();
-    doomed.push(".removing");
-    let doomed = PathBuf::from(doomed);
-    let target = match std::fs::rename(scratch, &doomed) {
-        Ok(()) => doomed.as_path(),
-        Err(_) => scratch,
-    };
-    for _ in 0..50 {
-        match std::fs::remove_dir_all(target) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            _ => return,
-        }
-    }
 }

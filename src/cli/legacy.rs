@@ -53,6 +53,7 @@ pub(crate) fn run_legacy(
     let scratch = scratch_package_dir(run.output);
     let outcome = OutcomeLock::default();
     remove_on_interrupt(
+        "Transform",
         outcome.clone(),
         scratch.clone(),
         [run.output, &skipped_log_path(run.output)].map(partial_path),
@@ -88,7 +89,13 @@ pub(crate) fn run_legacy(
 /// the unfinished outputs, and exits 130, instead of dying with them left
 /// behind; nothing once `outcome` is settled. The handler is in place when
 /// this returns.
-fn remove_on_interrupt(outcome: OutcomeLock, scratch: PathBuf, partials: [PathBuf; 2]) {
+/// `verb` starts the message (`Transform`, `Export`).
+pub(crate) fn remove_on_interrupt(
+    verb: &'static str,
+    outcome: OutcomeLock,
+    scratch: PathBuf,
+    partials: [PathBuf; 2],
+) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -122,9 +129,7 @@ fn remove_on_interrupt(outcome: OutcomeLock, scratch: PathBuf, partials: [PathBu
             for p in &partials {
                 let _ = std::fs::remove_file(p);
             }
-            eprintln!(
-                "Transform interrupted; its scratch package and unfinished files were removed"
-            );
+            eprintln!("{verb} interrupted; its scratch package and unfinished files were removed");
             std::process::exit(130);
         });
 }
