@@ -21,8 +21,8 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::client::{Auth0Client, Auth0Error};
-use super::export::{Auth0ExportError, Auth0ExportOptions};
-use super::mapping::{blocked_user_warning, is_federated, map_user, skipped_user};
+use super::export::{judge, Auth0ExportError, Auth0ExportOptions, Verdict};
+use super::mapping::{blocked_user_warning, skipped_user};
 use crate::package::csv_writer::push_record;
 use crate::package::jsonl::JsonlRecord;
 use crate::package::upload::encode_user;
@@ -348,21 +348,15 @@ fn encode_run(lines: &[(u64, Vec<u8>)], include_federated: bool) -> EncodedRun {
         };
         run.users += 1;
         let text = |k: &str| user.get(k).and_then(Value::as_str);
-        let has_email = text("email").is_some_and(|e| !e.is_empty());
-        let reason = if !has_email {
-            Some("no_email")
-        } else if !include_federated && is_federated(&user) {
-            Some("federated_user")
-        } else {
-            None
+        let m = match judge(&user, include_federated) {
+            Verdict::Skip(reason) => {
+                let rec = skipped_user(text("user_id"), text("email"), None, reason, None);
+                record(&mut run.rows.skipped, rec);
+                run.rows.skipped_rows += 1;
+                continue;
+            }
+            Verdict::Export(m) => m,
         };
-        if let Some(reason) = reason {
-            let rec = skipped_user(text("user_id"), text("email"), None, reason, None);
-            record(&mut run.rows.skipped, rec);
-            run.rows.skipped_rows += 1;
-            continue;
-        }
-        let m = map_user(&user);
         push_record(&mut run.rows.users, &m.users_csv_fields(None, ""));
         run.rows.user_rows += 1;
         if encode_user(

@@ -388,12 +388,12 @@ pub(crate) fn write_org<S: PackageSink + ?Sized>(
 }
 
 /// What to do with one user record: skip (reason) or export.
-enum Verdict {
+pub(crate) enum Verdict {
     Skip(&'static str),
     Export(MappedUser),
 }
 
-fn judge(user: &Value, include_federated: bool) -> Verdict {
+pub(crate) fn judge(user: &Value, include_federated: bool) -> Verdict {
     let has_email = user
         .get("email")
         .and_then(Value::as_str)
