@@ -3,6 +3,7 @@
 
 pub mod auth0;
 pub mod clerk;
+pub mod cognito;
 pub mod csv;
 pub mod firebase;
 pub mod legacy_csv;

@@ -1,0 +1,49 @@
+//! AWS Cognito user pools (export-and-package.md §5, §10, §13.2): the
+//! values the exporter reads from the Cognito API, shared by the SDK client,
+//! the user mapping and the SSO hand-off.
+//!
+//! The types here are plain data (no AWS SDK types) so the mapping and the
+//! SSO rows are pure functions that tests can drive without a server.
+
+use std::collections::BTreeMap;
+
+/// One identity provider of a pool, as `DescribeIdentityProvider` returns it
+/// (§5.2): entries without a name or a type are dropped before this.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CognitoProvider {
+    /// The pool the provider belongs to.
+    pub user_pool_id: String,
+    pub provider_name: String,
+    /// `SAML`, `OIDC`, `Google`, `Facebook`, `LoginWithAmazon`,
+    /// `SignInWithApple`, … verbatim.
+    pub provider_type: String,
+    /// `ProviderDetails` (`MetadataFile`, `MetadataURL`, `client_id`,
+    /// `client_secret`, `oidc_issuer`, `authorize_scopes`, …).
+    pub provider_details: BTreeMap<String, String>,
+    /// `AttributeMapping`: user-pool attribute → provider attribute.
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// `IdpIdentifiers` (often email domains).
+    pub idp_identifiers: Vec<String>,
+}
+
+/// The organization an SSO row links to (§5.3): the pool's organization
+/// under `--org-strategy user-pool`, the `‹pool›:‹provider›` organization
+/// under `connection`, none under `none`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CognitoOrgRef {
+    pub external_id: String,
+    pub name: String,
+}
+
+/// The SSO settings of `export cognito` (§5.1 templates, `--include-secrets`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CognitoSsoOptions {
+    /// The `--region` value (the `{region}` placeholder).
+    pub region: String,
+    pub saml_custom_acs_url_template: Option<String>,
+    pub saml_custom_entity_id_template: Option<String>,
+    pub oidc_custom_redirect_uri_template: Option<String>,
+    /// Keep OIDC client secrets in the package (§17: the original wrote them
+    /// while claiming redaction; we redact unless this is set).
+    pub include_secrets: bool,
+}
