@@ -147,6 +147,9 @@ pub struct FakeAuth0Config {
     /// gzip level of job downloads: 1–9 deflate, 0 (default) stored blocks,
     /// the fastest to produce (≈50 MB/s even in a debug build).
     pub download_gzip_level: u32,
+    /// Keeps job downloads in this directory and serves a later job with
+    /// the same fields from the file (bench runs; see `download_body`).
+    pub job_file_cache: Option<std::path::PathBuf>,
 }
 
 impl Default for FakeAuth0Config {
@@ -162,6 +165,7 @@ impl Default for FakeAuth0Config {
             synthetic: None,
             job_faults: Vec::new(),
             download_gzip_level: 0,
+            job_file_cache: None,
         }
     }
 }
@@ -867,6 +871,7 @@ fn download(state: &Arc<Mutex<State>>, file: &str) -> Response<Body> {
         s.tenant.explicit_user_count(),
         s.config.download_gzip_level,
     );
+    let cache = s.config.job_file_cache.clone();
     drop(s);
     let shared = state.clone();
     let fetch: FetchExplicit = Arc::new(move |start, n| {
@@ -875,7 +880,7 @@ fn download(state: &Arc<Mutex<State>>, file: &str) -> Response<Body> {
             .map_while(|i| s.tenant.explicit_user(i).cloned())
             .collect()
     });
-    let mut r = Response::new(jobs::download_body(spec, fetch));
+    let mut r = Response::new(jobs::download_body(spec, fetch, cache.as_deref()));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/gzip"),

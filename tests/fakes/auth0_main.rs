@@ -5,7 +5,14 @@
 //! cargo run --example fake-auth0 -- [--port 8082] [--host 127.0.0.1]
 //!     [--client-id ID] [--client-secret S] [--rate-limit N]
 //!     [--synthetic-users N --synthetic-orgs M] [--fixture tenant.json]
+//!     [--gzip-level 0-9] [--job-file-cache DIR]
 //! ```
+//!
+//! `--gzip-level` sets the compression of job downloads (0, the default,
+//! writes stored blocks: fastest to generate); `--job-file-cache DIR` keeps
+//! each generated download and serves later jobs with the same fields from
+//! it, the way Auth0 serves a file prepared before the job completed (bench
+//! runs time the exporter, not the fake's generator).
 //!
 //! Prints `fake Auth0 listening on http://127.0.0.1:PORT (client id ID)` and
 //! serves until killed (Ctrl-C).
@@ -23,7 +30,7 @@ use serde_json::Value;
 
 const USAGE: &str = "usage: fake-auth0 [--port 8082] [--host 127.0.0.1] [--client-id ID] \
 [--client-secret S] [--rate-limit N] [--synthetic-users N --synthetic-orgs M] \
-[--fixture tenant.json]";
+[--fixture tenant.json] [--gzip-level 0-9] [--job-file-cache DIR]";
 
 struct Args {
     config: FakeAuth0Config,
@@ -67,6 +74,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--synthetic-users" => users = Some(num(name, value("a count")?)?),
             "--synthetic-orgs" => orgs = Some(num(name, value("a count")?)?),
             "--fixture" => fixture = Some(value("a path")?),
+            "--gzip-level" => config.download_gzip_level = num(name, value("a level")?)?,
+            "--job-file-cache" => config.job_file_cache = Some(value("a directory")?.into()),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
     }

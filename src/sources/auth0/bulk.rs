@@ -10,7 +10,7 @@
 //! instead of producing a package without users.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +22,8 @@ use serde_json::{json, Value};
 
 use super::client::{Auth0Client, Auth0Error};
 use super::export::{judge, Auth0ExportError, Auth0ExportOptions, Verdict};
-use super::mapping::{blocked_user_warning, skipped_user};
+use super::job_line::parse_job_line;
+use super::mapping::{blocked_user_warning, skipped_user, UserRecord};
 use crate::package::csv_writer::push_record;
 use crate::package::jsonl::JsonlRecord;
 use crate::package::upload::encode_user;
@@ -47,8 +48,6 @@ pub const EXPORT_FIELDS: [&str; 14] = [
     "logins_count",
 ];
 
-/// Lines parsed per parallel batch.
-const LINES_PER_BATCH: usize = 8192;
 /// A job-file line longer than this is reported as unreadable.
 const MAX_LINE: usize = 16 << 20;
 
@@ -206,8 +205,94 @@ async fn download_to(
     Ok(())
 }
 
-/// One batch of raw job-file lines with their 1-based line numbers.
-type LineBatch = Vec<(u64, Vec<u8>)>;
+/// Bytes read from the (gunzipped) job file per batch.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// A run of whole job-file lines in one buffer, with the 1-based number and
+/// the byte range of each line (newline excluded). Lines longer than
+/// [`MAX_LINE`] are not kept: their numbers are in `overlong`.
+#[derive(Default)]
+struct LineBatch {
+    data: Vec<u8>,
+    lines: Vec<(u64, std::ops::Range<usize>)>,
+    overlong: Vec<u64>,
+}
+
+impl LineBatch {
+    fn line(&self, at: &std::ops::Range<usize>) -> &[u8] {
+        &self.data[at.clone()]
+    }
+}
+
+/// Splits a byte stream into [`LineBatch`]es: whole lines only, the
+/// unfinished last line carried to the next batch.
+struct LineSplitter {
+    line_no: u64,
+    /// Bytes of an unfinished line (the start of the next batch).
+    carry: Vec<u8>,
+    /// Inside a line already reported as overlong: drop bytes to its end.
+    skipping: bool,
+}
+
+impl LineSplitter {
+    /// Reads about [`BATCH_BYTES`]; `None` at the end of the stream.
+    fn next_batch(&mut self, reader: &mut dyn Read) -> std::io::Result<Option<LineBatch>> {
+        let mut data = std::mem::take(&mut self.carry);
+        let kept = data.len();
+        data.resize(kept + BATCH_BYTES, 0);
+        let mut filled = kept;
+        while filled < data.len() {
+            match reader.read(&mut data[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let eof = filled < data.len();
+        data.truncate(filled);
+        if data.is_empty() {
+            return Ok(None);
+        }
+        let mut batch = LineBatch::default();
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &data) {
+            self.push_line(&mut batch, start..end);
+            start = end + 1;
+        }
+        if eof {
+            if start < data.len() {
+                self.push_line(&mut batch, start..data.len());
+            }
+            start = data.len();
+        } else if self.skipping {
+            // Still inside an overlong line: nothing to carry.
+        } else if data.len() - start > MAX_LINE {
+            self.line_no += 1;
+            batch.overlong.push(self.line_no);
+            self.skipping = true;
+        } else {
+            self.carry.extend_from_slice(&data[start..]);
+        }
+        data.truncate(start);
+        batch.data = data;
+        Ok(Some(batch))
+    }
+
+    fn push_line(&mut self, batch: &mut LineBatch, at: std::ops::Range<usize>) {
+        if self.skipping {
+            // The end of an overlong line, already counted.
+            self.skipping = false;
+            return;
+        }
+        self.line_no += 1;
+        if at.len() > MAX_LINE {
+            batch.overlong.push(self.line_no);
+        } else {
+            batch.lines.push((self.line_no, at));
+        }
+    }
+}
 
 /// Reads a downloaded job file — gzip (sniffed by its magic bytes) or plain
 /// NDJSON — on a reader thread, handing batches of lines to `on_batch` on
@@ -225,7 +310,7 @@ where
     let n = file.read(&mut magic).map_err(|e| file_err(e.to_string()))?;
     drop(file);
     let file = File::open(path).map_err(|e| file_err(e.to_string()))?;
-    let reader: Box<dyn Read + Send> = if n == 2 && magic == [0x1f, 0x8b] {
+    let mut reader: Box<dyn Read + Send> = if n == 2 && magic == [0x1f, 0x8b] {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
     } else {
         Box::new(file)
@@ -233,32 +318,25 @@ where
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<LineBatch, String>>(2);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut reader = BufReader::with_capacity(1 << 20, reader);
-            let mut line_no = 0u64;
+            let mut splitter = LineSplitter {
+                line_no: 0,
+                carry: Vec::new(),
+                skipping: false,
+            };
             loop {
-                let mut lines: LineBatch = Vec::with_capacity(LINES_PER_BATCH);
-                while lines.len() < LINES_PER_BATCH {
-                    let mut line = Vec::new();
-                    match reader
-                        .by_ref()
-                        .take(MAX_LINE as u64 + 1)
-                        .read_until(b'\n', &mut line)
-                    {
-                        Ok(0) => break,
-                        Ok(_) => {
-                            line_no += 1;
-                            lines.push((line_no, line));
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(format!(
-                                "cannot be read ({e}); is the gzip stream truncated?"
-                            )));
+                match splitter.next_batch(&mut reader) {
+                    Ok(None) => return,
+                    Ok(Some(batch)) => {
+                        if tx.send(Ok(batch)).is_err() {
                             return;
                         }
                     }
-                }
-                if lines.is_empty() || tx.send(Ok(lines)).is_err() {
-                    return;
+                    Err(e) => {
+                        let _ = tx.send(Err(format!(
+                            "cannot be read ({e}); is the gzip stream truncated?"
+                        )));
+                        return;
+                    }
                 }
             }
         });
@@ -285,7 +363,7 @@ fn parse_line(raw: &[u8]) -> Result<Option<Value>, ()> {
         return Ok(None);
     }
     match serde_json::from_slice::<Value>(trimmed) {
-        Ok(v) if v.is_object() && raw.len() <= MAX_LINE => Ok(Some(v)),
+        Ok(v) if v.is_object() => Ok(Some(v)),
         _ => Err(()),
     }
 }
@@ -297,12 +375,15 @@ where
     F: FnMut(&Value) -> Result<(), Auth0ExportError>,
 {
     let mut outcome = BulkOutcome::default();
-    read_job_batches(path, |lines| {
-        outcome.lines += lines.len() as u64;
-        let parsed: Vec<(u64, Result<Option<Value>, ()>)> = lines
+    read_job_batches(path, |batch| {
+        outcome.lines += (batch.lines.len() + batch.overlong.len()) as u64;
+        let mut parsed: Vec<(u64, Result<Option<Value>, ()>)> = batch
+            .lines
             .par_iter()
-            .map(|(no, raw)| (*no, parse_line(raw)))
+            .map(|(no, at)| (*no, parse_line(batch.line(at))))
             .collect();
+        parsed.extend(batch.overlong.iter().map(|no| (*no, Err(()))));
+        parsed.sort_by_key(|(no, _)| *no);
         for (no, value) in parsed {
             match value {
                 Err(()) => note_junk(&mut outcome, no),
@@ -330,24 +411,35 @@ struct EncodedRun {
     users: u64,
 }
 
+fn write_err_panic(path: &Path) -> BulkError {
+    BulkError::File {
+        path: path.to_path_buf(),
+        message: "the package writer thread panicked".into(),
+    }
+}
+
 /// Maps and encodes a run of job lines (the users-only bulk export).
-fn encode_run(lines: &[(u64, Vec<u8>)], include_federated: bool) -> EncodedRun {
+fn encode_run(
+    batch: &LineBatch,
+    lines: &[(u64, std::ops::Range<usize>)],
+    include_federated: bool,
+) -> EncodedRun {
     let mut run = EncodedRun::default();
     let record = |out: &mut Vec<u8>, rec: JsonlRecord| {
         let _ = serde_json::to_writer(&mut *out, &rec.into_value());
         out.push(b'\n');
     };
-    for (no, raw) in lines {
-        let user = match parse_line(raw) {
-            Err(()) => {
-                run.junk.push(*no);
-                continue;
-            }
-            Ok(None) => continue,
-            Ok(Some(u)) => u,
+    for (no, at) in lines {
+        let trimmed = trim_line(batch.line(at));
+        if trimmed.is_empty() {
+            continue;
+        }
+        let Some(user) = parse_job_line(trimmed) else {
+            run.junk.push(*no);
+            continue;
         };
         run.users += 1;
-        let text = |k: &str| user.get(k).and_then(Value::as_str);
+        let text = |k: &str| user.field(k).and_then(Value::as_str);
         let m = match judge(&user, include_federated) {
             Verdict::Skip(reason) => {
                 let rec = skipped_user(text("user_id"), text("email"), None, reason, None);
@@ -451,27 +543,54 @@ pub async fn export_users(
     let path = run_job(client, &o.bulk, &o.output_dir).await?;
     let include_federated = o.include_federated_users;
     let mut outcome = BulkOutcome::default();
+    let write_err = |e: crate::package::writer::PackageWriteError| BulkError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    // Stages: the reader thread gunzips and splits lines → this thread maps
+    // and encodes runs of lines in parallel (rayon) → the writer thread
+    // appends them in file order while the next batch is encoded.
     let read = tokio::task::block_in_place(|| {
-        read_job_batches(&path, |lines| {
-            outcome.lines += lines.len() as u64;
-            // Runs of lines are mapped and encoded in parallel, then
-            // appended in file order.
-            let runs: Vec<EncodedRun> = lines
-                .par_chunks(512)
-                .map(|chunk| encode_run(chunk, include_federated))
-                .collect();
-            for run in runs {
-                for no in &run.junk {
-                    note_junk(&mut outcome, *no);
+        let pkg = &mut *pkg;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<EncodedRun>>(2);
+            let writer = scope.spawn(move || {
+                for runs in rx {
+                    for run in runs {
+                        pkg.write_encoded_users(
+                            &run.rows,
+                            run.upload_ids.iter().map(String::as_str),
+                        )
+                        .map_err(write_err)?;
+                    }
                 }
-                outcome.users += run.users;
-                pkg.write_encoded_users(&run.rows, run.upload_ids.iter().map(String::as_str))
-                    .map_err(|e| BulkError::File {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?;
-            }
-            Ok(())
+                Ok::<(), BulkError>(())
+            });
+            let read = read_job_batches(&path, |batch| {
+                outcome.lines += (batch.lines.len() + batch.overlong.len()) as u64;
+                let runs: Vec<EncodedRun> = batch
+                    .lines
+                    .par_chunks(512)
+                    .map(|chunk| encode_run(&batch, chunk, include_federated))
+                    .collect();
+                let mut junk: Vec<u64> = batch.overlong.clone();
+                for run in &runs {
+                    junk.extend_from_slice(&run.junk);
+                    outcome.users += run.users;
+                }
+                junk.sort_unstable();
+                for no in junk {
+                    note_junk(&mut outcome, no);
+                }
+                // A closed channel means the writer failed: its error wins.
+                let _ = tx.send(runs);
+                Ok(())
+            });
+            drop(tx);
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(write_err_panic(&path)));
+            written.and(read)
         })
     });
     let outcome = read.map(|()| outcome);
@@ -540,5 +659,41 @@ mod tests {
         let e = read_job_file(&p, |_| Ok(())).unwrap_err().to_string();
         assert!(e.contains("truncated"), "{e}");
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn lines_across_batch_boundaries_and_overlong_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = Vec::new();
+        let mut expected = Vec::new();
+        let mut line = 0u64;
+        // About 3 batches of lines of varying length (some CRLF).
+        while text.len() < 3 * BATCH_BYTES + 1000 {
+            line += 1;
+            let pad = "x".repeat((line as usize * 37) % 900);
+            let eol = if line % 3 == 0 { "\r\n" } else { "\n" };
+            text.extend_from_slice(
+                format!("{{\"user_id\":\"u{line}\",\"p\":\"{pad}\"}}{eol}").as_bytes(),
+            );
+            expected.push(format!("u{line}"));
+        }
+        // An overlong line in the middle of the stream, then one more user
+        // and a last line without a newline.
+        text.push(b'{');
+        text.extend(std::iter::repeat_n(b' ', MAX_LINE + 10));
+        text.extend_from_slice(b"}\n{\"user_id\":\"after\"}\n{\"user_id\":\"last\"}");
+        expected.push("after".into());
+        expected.push("last".into());
+        let p = write_gz(dir.path(), &text, 0);
+        let mut ids = Vec::new();
+        let out = read_job_file(&p, |u| {
+            ids.push(u["user_id"].as_str().unwrap().to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids, expected);
+        assert_eq!(out.unparsable, 1);
+        assert_eq!(out.unparsable_first, vec![line + 1]);
+        assert_eq!(out.lines, line + 3);
     }
 }

@@ -26,6 +26,7 @@ use super::bulk_join;
 use super::checkpoint::{ExportCheckpoint, PackageSink, Segment, Tee};
 use super::client::{Auth0Client, Auth0ClientConfig, Auth0Error, Auth0Stats, TenantAddress};
 use super::mapping::{
+    UserRecord,
     blocked_user_warning, is_federated, map_user, org_export_failed, org_from_metadata,
     organization_fields, skipped_user, Auth0Org, MappedUser,
 };
@@ -393,9 +394,9 @@ pub(crate) enum Verdict {
     Export(MappedUser),
 }
 
-pub(crate) fn judge(user: &Value, include_federated: bool) -> Verdict {
+pub(crate) fn judge<U: UserRecord + ?Sized>(user: &U, include_federated: bool) -> Verdict {
     let has_email = user
-        .get("email")
+        .field("email")
         .and_then(Value::as_str)
         .is_some_and(|e| !e.is_empty());
     if !has_email {

@@ -51,12 +51,28 @@ impl Auth0Org {
     }
 }
 
+/// Read access to the fields of one Auth0 user record: a Management API
+/// object (`Value`), or an export-job line parsed straight into the fields
+/// the mapping reads ([`super::job_line::JobUser`], no map built). Every
+/// mapping function is written once against this trait.
+pub trait UserRecord {
+    /// The value of a top-level field; `Some(Value::Null)` for an explicit
+    /// `null` (JavaScript `!== undefined` tests tell the two apart).
+    fn field(&self, name: &str) -> Option<&Value>;
+}
+
+impl UserRecord for Value {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
 /// The §4.9 federated-user test: a non-empty `identities` array none of which
 /// is a database identity (`provider: "auth0"`, `isSocial: false`). No
 /// identities → not federated; a database identity linked with a social one
 /// → not federated.
-pub fn is_federated(user: &Value) -> bool {
-    match user.get("identities") {
+pub fn is_federated<U: UserRecord + ?Sized>(user: &U) -> bool {
+    match user.field("identities") {
         Some(Value::Array(ids)) if !ids.is_empty() => !ids.iter().any(|id| {
             id.get("provider").and_then(Value::as_str) == Some("auth0")
                 && id.get("isSocial") == Some(&Value::Bool(false))
@@ -86,10 +102,10 @@ pub struct MappedUser {
 }
 
 /// Maps one Management API user (§4.9).
-pub fn map_user(user: &Value) -> MappedUser {
-    let given = user.get("given_name");
-    let family = user.get("family_name");
-    let (first_name, last_name) = match user.get("name") {
+pub fn map_user<U: UserRecord + ?Sized>(user: &U) -> MappedUser {
+    let given = user.field("given_name");
+    let family = user.field("family_name");
+    let (first_name, last_name) = match user.field("name") {
         Some(Value::String(name)) if !truthy(given) && !truthy(family) && !name.is_empty() => {
             split_name(name)
         }
@@ -97,16 +113,16 @@ pub fn map_user(user: &Value) -> MappedUser {
     };
     MappedUser {
         email: user
-            .get("email")
+            .field("email")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string(),
         first_name,
         last_name,
-        email_verified: cell_text(user.get("email_verified")),
-        external_id: cell_text(user.get("user_id")),
+        email_verified: cell_text(user.field("email_verified")),
+        external_id: cell_text(user.field("user_id")),
         metadata: user_metadata_json(user),
-        blocked: matches!(user.get("blocked"), Some(Value::Bool(true))),
+        blocked: matches!(user.field("blocked"), Some(Value::Bool(true))),
     }
 }
 

@@ -3,6 +3,8 @@
 //! generated on a blocking thread and streamed in 64 KiB chunks through a
 //! bounded channel, so memory stays flat whatever the tenant size.
 
+use std::io::{Read as _, Write as _};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -288,14 +290,123 @@ impl ExportSpec {
     }
 }
 
-/// The streamed gzip body of a completed job.
-pub fn download_body(spec: ExportSpec, fetch: FetchExplicit) -> Body {
+impl ExportSpec {
+    /// The file name a prepared download of this spec is kept under in a
+    /// job-file cache; `None` when the job has faults (never cached).
+    fn cache_name(&self) -> Option<String> {
+        if self.truncate_after_lines.is_some() || self.junk_every.is_some() {
+            return None;
+        }
+        let fields = self.fields.as_ref().map(|f| {
+            f.iter()
+                .map(|f| format!("{}>{}", f.name, f.output_name()))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}",
+            self.format,
+            fields,
+            self.connection_name,
+            self.limit,
+            self.synthetic.map(|s| (s.users, s.orgs)),
+            self.explicit_users,
+            self.gzip_level
+        );
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(&key, &mut h);
+        Some(format!("job-{:016x}.gz", std::hash::Hasher::finish(&h)))
+    }
+}
+
+/// The streamed gzip body of a completed job. With a `cache` directory
+/// (bench runs: `fake-auth0 --job-file-cache DIR`), a download is kept there
+/// and a later job with the same fields and tenant is served from the file,
+/// the way Auth0 serves a file it prepared before the job completed.
+pub fn download_body(spec: ExportSpec, fetch: FetchExplicit, cache: Option<&Path>) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || generate(spec, fetch, tx));
+    match cache.zip(spec.cache_name()).map(|(dir, name)| dir.join(name)) {
+        Some(path) if path.is_file() => {
+            tokio::task::spawn_blocking(move || serve_file(&path, tx));
+        }
+        Some(path) => {
+            tokio::task::spawn_blocking(move || {
+                let (inner_tx, mut inner_rx) = mpsc::channel(4);
+                let tee = std::thread::spawn(move || tee_to_file(&mut inner_rx, &path, tx));
+                generate(spec, fetch, inner_tx);
+                let _ = tee.join();
+            });
+        }
+        None => {
+            tokio::task::spawn_blocking(move || generate(spec, fetch, tx));
+        }
+    }
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     });
     Body::from_stream(stream)
+}
+
+type Chunks = mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// Streams a prepared job file.
+fn serve_file(path: &Path, tx: Chunks) {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+    };
+    loop {
+        let mut buf = vec![0u8; 1 << 20];
+        match file.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                buf.truncate(n);
+                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+/// Forwards generated chunks to the client and into `path` (temp file,
+/// renamed when the whole download was generated).
+fn tee_to_file(
+    rx: &mut mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    path: &Path,
+    tx: Chunks,
+) {
+    let tmp = path.with_extension("partial");
+    let mut file = std::fs::File::create(&tmp).ok();
+    let mut complete = true;
+    while let Some(chunk) = rx.blocking_recv() {
+        match &chunk {
+            Ok(bytes) => {
+                if let Some(f) = file.as_mut() {
+                    if f.write_all(bytes).is_err() {
+                        file = None;
+                    }
+                }
+            }
+            Err(_) => complete = false,
+        }
+        if tx.blocking_send(chunk).is_err() {
+            complete = false;
+            break;
+        }
+    }
+    if complete && file.is_some() {
+        let _ = std::fs::rename(&tmp, path);
+    } else {
+        let _ = std::fs::remove_file(&tmp);
+    }
 }
 
 struct Writer {

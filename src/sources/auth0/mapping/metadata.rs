@@ -11,6 +11,8 @@
 
 use serde_json::{Map, Value};
 
+use super::UserRecord;
+
 use super::js::{array_index, push_js_json, push_js_number, push_json_string, truthy};
 
 /// Metadata keys the WorkOS import reads as organization fields; they are
@@ -66,14 +68,14 @@ impl<'a> Key<'a> {
 }
 
 /// The `auth0_*` values this user gets (`None`: key not set).
-fn auth0_values(user: &Value) -> [Option<Meta<'_>>; 8] {
-    let field = |k: &str| Some(user.get(k).map_or(Meta::Absent, Meta::Json));
-    let identities = match user.get("identities") {
+fn auth0_values<U: UserRecord + ?Sized>(user: &U) -> [Option<Meta<'_>>; 8] {
+    let field = |k: &str| Some(user.field(k).map_or(Meta::Absent, Meta::Json));
+    let identities = match user.field("identities") {
         Some(Value::Array(items)) if !items.is_empty() => Some(Meta::Identities(items)),
         _ => None,
     };
-    let last_login = user.get("last_login").filter(|v| truthy(Some(v)));
-    let blocked = matches!(user.get("blocked"), Some(Value::Bool(true))).then_some(Meta::True);
+    let last_login = user.field("last_login").filter(|v| truthy(Some(v)));
+    let blocked = matches!(user.field("blocked"), Some(Value::Bool(true))).then_some(Meta::True);
     [
         field("user_id"),
         field("created_at"),
@@ -81,7 +83,7 @@ fn auth0_values(user: &Value) -> [Option<Meta<'_>>; 8] {
         identities,
         last_login.map(Meta::Json),
         // `!== undefined`: a JSON null is set (and becomes "").
-        user.get("logins_count").map(Meta::Json),
+        user.field("logins_count").map(Meta::Json),
         blocked,
         blocked,
     ]
@@ -89,14 +91,14 @@ fn auth0_values(user: &Value) -> [Option<Meta<'_>>; 8] {
 
 /// The merged `{...user_metadata, ...app_metadata, auth0_*}` entries in
 /// JavaScript property order (before renaming).
-fn merged<'a>(user: &'a Value) -> Vec<(Key<'a>, Meta<'a>)> {
+fn merged<U: UserRecord + ?Sized>(user: &U) -> Vec<(Key<'_>, Meta<'_>)> {
     let empty = &EMPTY;
     let um = user
-        .get("user_metadata")
+        .field("user_metadata")
         .and_then(Value::as_object)
         .unwrap_or(empty);
     let am = user
-        .get("app_metadata")
+        .field("app_metadata")
         .and_then(Value::as_object)
         .unwrap_or(empty);
     let fixed = auth0_values(user);
@@ -220,7 +222,7 @@ fn push_value(out: &mut String, value: Meta<'_>, scratch: &mut String) {
 
 /// The metadata JSON text of `user` (never empty: `auth0_user_id`,
 /// `auth0_created_at` and `auth0_updated_at` are always present).
-pub fn user_metadata_json(user: &Value) -> String {
+pub fn user_metadata_json<U: UserRecord + ?Sized>(user: &U) -> String {
     let mut entries = merged(user);
     rename(&mut entries);
     let mut out = String::with_capacity(64 + 48 * entries.len());
