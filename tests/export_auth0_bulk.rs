@@ -371,3 +371,109 @@ fn orgs_filter_limits_organizations_and_memberships() {
         .iter()
         .all(|u| u["org_external_id"].is_empty() || u["org_external_id"] == "org_acme"));
 }
+
+/// Runs the `workos-migrate` binary until `until` holds, then SIGKILLs it;
+/// false when the run ended first.
+fn run_until_then_kill(argv: &[String], until: impl Fn() -> bool) -> bool {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workos-migrate"))
+        .args(argv)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if until() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn sigkilled_bulk_exports_resume_without_a_new_job_or_download() {
+    let rt = runtime();
+    let fake = rt.block_on(FakeAuth0::start(FakeAuth0Config {
+        synthetic: Some(fakes::auth0::SyntheticTenant {
+            users: 6_000,
+            orgs: 20,
+        }),
+        job_polls_to_complete: 6,
+        ..FakeAuth0Config::default()
+    }));
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = tmp.path().join("clean");
+    let base = ["--entities", "all", "--engine", "bulk-job"];
+    let r = export(&fake, &clean, &base);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let dir = tmp.path().join("resumed");
+    let cp = dir.join(".workos-checkpoints/kill-bulk");
+    let argv = |resume: bool| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "export",
+            "auth0",
+            "--domain",
+            &fake.url(),
+            "--client-id",
+            &fake.client_id(),
+            "--client-secret",
+            &fake.client_secret(),
+            "--output-dir",
+            &dir.to_string_lossy(),
+            "--rate-limit",
+            "10000",
+            "--bulk-poll-interval-ms",
+            "100",
+            "--quiet",
+            "--job-id",
+            "kill-bulk",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(base.iter().map(|s| s.to_string()))
+        .collect();
+        if resume {
+            a.push("--resume".into());
+        }
+        a
+    };
+    fake.reset_counters();
+    let jobs_before = fake.job_count();
+    // 1: killed while the job is being polled (its id is saved).
+    assert!(run_until_then_kill(&argv(false), || cp
+        .join("export-job.id")
+        .exists()));
+    assert!(!cp.join("export-job.json.gz").exists());
+    // 2: resumed, killed once the download is complete (while the file is
+    // being read and joined).
+    assert!(run_until_then_kill(&argv(true), || cp
+        .join("export-job.json.gz")
+        .exists()));
+    assert_eq!(
+        fake.job_count(),
+        jobs_before + 1,
+        "the resumed run polled the saved job"
+    );
+    assert_eq!(fake.count(Route::Download), 1);
+    // 3: resumed to the end: no new job, no second download.
+    let last = std::process::Command::new(env!("CARGO_BIN_EXE_workos-migrate"))
+        .args(argv(true))
+        .output()
+        .unwrap();
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    assert_eq!(fake.job_count(), jobs_before + 1);
+    assert_eq!(fake.count(Route::Download), 1);
+    assert_eq!(csv_files(&clean), csv_files(&dir));
+    assert_eq!(skipped_without_time(&clean), skipped_without_time(&dir));
+    assert_eq!(codes(&clean), codes(&dir));
+    assert!(!dir.join(".workos-checkpoints").exists());
+}

@@ -20,6 +20,7 @@ use futures::StreamExt;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
+use super::checkpoint::ExportCheckpoint;
 use super::client::{Auth0Client, Auth0Error};
 use super::export::{judge, Auth0ExportError, Auth0ExportOptions, Verdict};
 use super::job_line::parse_job_line;
@@ -92,6 +93,8 @@ pub enum BulkError {
     File { path: PathBuf, message: String },
     #[error("Auth0 bulk export join: {0}")]
     Spill(#[from] crate::spill::SpillError),
+    #[error("Auth0 bulk export: {0}")]
+    Checkpoint(String),
     #[error("Auth0 bulk export join: cannot encode a record: {0}")]
     Encode(String),
 }
@@ -105,31 +108,43 @@ pub struct BulkOutcome {
     pub unparsable_first: Vec<u64>,
 }
 
-/// Runs the job and streams its file to `dir`; returns the file path.
+/// The downloaded file of an export job: from the checkpoint when an
+/// earlier run of this `--job-id` finished the download, else from the job
+/// that run started (still polled), else from a new job. The file lives in
+/// the checkpoint until the package is complete.
 pub async fn run_job(
     client: &Arc<Auth0Client>,
     options: &BulkOptions,
-    dir: &Path,
+    checkpoint: &ExportCheckpoint,
 ) -> Result<PathBuf, BulkError> {
-    let mut body = json!({
-        "format": "json",
-        "fields": EXPORT_FIELDS.iter().map(|f| json!({"name": f})).collect::<Vec<_>>(),
-    });
-    if let Some(c) = &options.connection_id {
-        body["connection_id"] = Value::String(c.clone());
+    let path = checkpoint.job_file();
+    if path.is_file() {
+        return Ok(path);
     }
-    let job = client.create_users_export(&body).await?;
-    let id = job
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or(BulkError::NoId)?
-        .to_string();
-    let mut status = job
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("pending")
-        .to_string();
-    let mut current = job;
+    let earlier = match checkpoint.export_job_id() {
+        Some(id) => match client.job(&id).await {
+            Ok(job) if job_status(&job, "") != "failed" => Some((id, job)),
+            // Gone, expired or failed: start another job.
+            _ => None,
+        },
+        None => None,
+    };
+    let (id, mut current) = match earlier {
+        Some(found) => found,
+        None => {
+            let job = client.create_users_export(&job_request(options)).await?;
+            let id = job
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or(BulkError::NoId)?
+                .to_string();
+            checkpoint
+                .save_export_job_id(&id)
+                .map_err(|e| BulkError::Checkpoint(e.to_string()))?;
+            (id, job)
+        }
+    };
+    let mut status = job_status(&current, "pending");
     let mut polls = 0u32;
     while status != "completed" && status != "failed" {
         if polls >= options.max_polls {
@@ -138,11 +153,7 @@ pub async fn run_job(
         tokio::time::sleep(options.poll_interval).await;
         polls += 1;
         current = client.job(&id).await?;
-        status = current
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_string();
+        status = job_status(&current, "unknown");
     }
     if status == "failed" {
         let message = current
@@ -160,21 +171,32 @@ pub async fn run_job(
         .filter(|l| !l.is_empty())
         .ok_or_else(|| BulkError::NoLocation(id.clone()))?
         .to_string();
-    let path = dir.join(format!(".auth0-job-{}.json.gz", sanitize_file_part(&id)));
-    download_to(client, &location, &path).await?;
+    let partial = path.with_extension("partial");
+    download_to(client, &location, &partial).await?;
+    std::fs::rename(&partial, &path).map_err(|e| BulkError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     Ok(path)
 }
 
-fn sanitize_file_part(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// The `users-exports` request: JSON with every field the mapping reads.
+fn job_request(options: &BulkOptions) -> Value {
+    let mut body = json!({
+        "format": "json",
+        "fields": EXPORT_FIELDS.iter().map(|f| json!({"name": f})).collect::<Vec<_>>(),
+    });
+    if let Some(c) = &options.connection_id {
+        body["connection_id"] = Value::String(c.clone());
+    }
+    body
+}
+
+fn job_status(job: &Value, default: &str) -> String {
+    job.get("status")
+        .and_then(Value::as_str)
+        .unwrap_or(default)
+        .to_string()
 }
 
 async fn download_to(
@@ -522,15 +544,14 @@ pub fn unparsable_lines_warning(outcome: &BulkOutcome) -> JsonlRecord {
 pub async fn for_each_job_user<F>(
     client: &Arc<Auth0Client>,
     o: &Auth0ExportOptions,
+    checkpoint: &ExportCheckpoint,
     visit: F,
 ) -> Result<BulkOutcome, Auth0ExportError>
 where
     F: FnMut(&Value) -> Result<(), Auth0ExportError>,
 {
-    let path = run_job(client, &o.bulk, &o.output_dir).await?;
-    let outcome = tokio::task::block_in_place(|| read_job_file(&path, visit));
-    let _ = std::fs::remove_file(&path);
-    Ok(outcome?)
+    let path = run_job(client, &o.bulk, checkpoint).await?;
+    Ok(tokio::task::block_in_place(|| read_job_file(&path, visit))?)
 }
 
 /// `--engine bulk-job` without memberships requested: users from an export
@@ -538,9 +559,10 @@ where
 pub async fn export_users(
     client: &Arc<Auth0Client>,
     o: &Auth0ExportOptions,
+    checkpoint: &ExportCheckpoint,
     pkg: &mut MigrationPackageWriter,
 ) -> Result<BulkOutcome, Auth0ExportError> {
-    let path = run_job(client, &o.bulk, &o.output_dir).await?;
+    let path = run_job(client, &o.bulk, checkpoint).await?;
     let include_federated = o.include_federated_users;
     let mut outcome = BulkOutcome::default();
     let write_err = |e: crate::package::writer::PackageWriteError| BulkError::File {
@@ -593,9 +615,7 @@ pub async fn export_users(
             written.and(read)
         })
     });
-    let outcome = read.map(|()| outcome);
-    let _ = std::fs::remove_file(&path);
-    let outcome = outcome?;
+    read?;
     if outcome.unparsable > 0 {
         pkg.warn(&unparsable_lines_warning(&outcome))?;
     }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::bulk::{self, BulkError, BulkOutcome};
+use super::checkpoint::ExportCheckpoint;
 use super::client::{Auth0Client, Auth0Error};
 use super::export::{
     write_bulk_user, write_member, write_org, Auth0ExportError, Auth0ExportOptions,
@@ -74,6 +75,7 @@ pub async fn export_with_memberships(
     client: &Arc<Auth0Client>,
     o: &Auth0ExportOptions,
     catalog: Option<&RoleCatalog>,
+    checkpoint: &ExportCheckpoint,
     pkg: &mut MigrationPackageWriter,
 ) -> Result<JoinOutcome, Auth0ExportError> {
     let mut spill =
@@ -81,20 +83,12 @@ pub async fn export_with_memberships(
     let mut outcome = JoinOutcome::default();
     // The job runs while organizations and members are listed.
     let (path, listing) = tokio::join!(
-        bulk::run_job(client, &o.bulk, &o.output_dir),
+        bulk::run_job(client, &o.bulk, checkpoint),
         list_memberships(client, o, catalog.is_some(), pkg, &mut spill)
     );
+    // The downloaded file stays in the checkpoint for a resumed run.
     let path = path?;
-    let remove_job_file = || {
-        let _ = std::fs::remove_file(&path);
-    };
-    let listing = match listing {
-        Ok(l) => l,
-        Err(e) => {
-            remove_job_file();
-            return Err(e);
-        }
-    };
+    let listing = listing?;
     outcome.organizations = listing.organizations;
     outcome.memberships = listing.memberships;
     outcome.roles_joined = listing.roles_inline;
@@ -115,7 +109,6 @@ pub async fn export_with_memberships(
         });
         job.map(|j| (j, seq))
     });
-    remove_job_file();
     let (job, users) = read?;
     outcome.job = job;
 

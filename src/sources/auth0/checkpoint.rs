@@ -415,6 +415,30 @@ impl ExportCheckpoint {
         Ok(())
     }
 
+    /// Where a bulk export keeps its downloaded job file (complete once it
+    /// has this name: downloads go to a `.partial` file first). A resumed
+    /// run reads it instead of running a new job.
+    pub fn job_file(&self) -> PathBuf {
+        self.dir.join("export-job.json.gz")
+    }
+
+    /// The Auth0 export job this checkpoint started, if any: a resumed run
+    /// polls it instead of starting another one.
+    pub fn export_job_id(&self) -> Option<String> {
+        fs::read_to_string(self.dir.join("export-job.id"))
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Records the export job of this run (temp file + rename).
+    pub fn save_export_job_id(&self, id: &str) -> Result<(), CheckpointError> {
+        let path = self.dir.join("export-job.id");
+        let tmp = self.dir.join("export-job.id.tmp");
+        fs::write(&tmp, id).map_err(|e| io_err(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+    }
+
     /// Removes the checkpoint (after the manifest was written).
     pub fn remove(self, output_dir: &Path) {
         let _ = fs::remove_dir_all(&self.dir);

@@ -26,9 +26,8 @@ use super::bulk_join;
 use super::checkpoint::{ExportCheckpoint, PackageSink, Segment, Tee};
 use super::client::{Auth0Client, Auth0ClientConfig, Auth0Error, Auth0Stats, TenantAddress};
 use super::mapping::{
-    UserRecord,
     blocked_user_warning, is_federated, map_user, org_export_failed, org_from_metadata,
-    organization_fields, skipped_user, Auth0Org, MappedUser,
+    organization_fields, skipped_user, Auth0Org, MappedUser, UserRecord,
 };
 use super::roles::{
     assignment_fields, member_role_fetch_failed, role_assignments_unavailable_bulk_mode,
@@ -317,10 +316,17 @@ async fn run(
         match o.engine {
             Engine::BulkJob if o.entities.memberships() => {
                 // Memberships and roles joined to the job's users (§4.6).
-                bulk_join::export_with_memberships(&client, o, catalog.as_ref(), &mut pkg).await?;
+                bulk_join::export_with_memberships(
+                    &client,
+                    o,
+                    catalog.as_ref(),
+                    &checkpoint,
+                    &mut pkg,
+                )
+                .await?;
             }
             Engine::BulkJob => {
-                bulk::export_users(&client, o, &mut pkg).await?;
+                bulk::export_users(&client, o, &checkpoint, &mut pkg).await?;
                 if catalog.is_some() {
                     pkg.warn(&role_assignments_unavailable_bulk_mode())?;
                 }
@@ -329,7 +335,7 @@ async fn run(
                 if catalog.is_some() {
                     pkg.warn(&role_assignments_unavailable_metadata_mode())?;
                 }
-                metadata_mode(&client, o, &mut pkg).await?;
+                metadata_mode(&client, o, &checkpoint, &mut pkg).await?;
             }
             Engine::ManagementApi => {
                 organizations_mode(&client, o, catalog.as_ref(), &checkpoint, &mut pkg).await?;
@@ -766,6 +772,7 @@ fn tokio_stream_from<T: Send + 'static>(
 async fn metadata_mode(
     client: &Arc<Auth0Client>,
     o: &Auth0ExportOptions,
+    checkpoint: &ExportCheckpoint,
     pkg: &mut MigrationPackageWriter,
 ) -> Result<(), Auth0ExportError> {
     let total = client.user_total().await?;
@@ -789,8 +796,10 @@ async fn metadata_mode(
     }
     // Beyond Auth0's 1,000-user listing cap: read every user from an export
     // job with the metadata fields (the original silently stopped at 1,000).
-    let outcome =
-        bulk::for_each_job_user(client, o, |user| metadata_user(pkg, o, &mut state, user)).await?;
+    let outcome = bulk::for_each_job_user(client, o, checkpoint, |user| {
+        metadata_user(pkg, o, &mut state, user)
+    })
+    .await?;
     if outcome.unparsable > 0 {
         pkg.warn(&bulk::unparsable_lines_warning(&outcome))?;
     }

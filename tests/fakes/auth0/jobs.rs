@@ -325,7 +325,10 @@ impl ExportSpec {
 /// the way Auth0 serves a file it prepared before the job completed.
 pub fn download_body(spec: ExportSpec, fetch: FetchExplicit, cache: Option<&Path>) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    match cache.zip(spec.cache_name()).map(|(dir, name)| dir.join(name)) {
+    match cache
+        .zip(spec.cache_name())
+        .map(|(dir, name)| dir.join(name))
+    {
         Some(path) if path.is_file() => {
             tokio::task::spawn_blocking(move || serve_file(&path, tx));
         }
@@ -378,11 +381,7 @@ fn serve_file(path: &Path, tx: Chunks) {
 
 /// Forwards generated chunks to the client and into `path` (temp file,
 /// renamed when the whole download was generated).
-fn tee_to_file(
-    rx: &mut mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    path: &Path,
-    tx: Chunks,
-) {
+fn tee_to_file(rx: &mut mpsc::Receiver<Result<Bytes, std::io::Error>>, path: &Path, tx: Chunks) {
     let tmp = path.with_extension("partial");
     let mut file = std::fs::File::create(&tmp).ok();
     let mut complete = true;
