@@ -11,6 +11,7 @@
 
 pub mod auth0;
 pub mod clerk;
+pub mod cognito;
 pub mod google;
 pub mod workos;
 
