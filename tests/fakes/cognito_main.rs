@@ -75,7 +75,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     if pools.is_some() || users.is_some() || groups.is_some() {
         config.synthetic = Some(SyntheticPools {
             pools: pools.unwrap_or(1),
-            users_per_pool: users.ok_or("--synthetic-pools/--synthetic-groups need --synthetic-users")?,
+            users_per_pool: users
+                .ok_or("--synthetic-pools/--synthetic-groups need --synthetic-users")?,
             groups_per_pool: groups.unwrap_or(2),
         });
     }

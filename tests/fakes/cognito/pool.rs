@@ -627,7 +627,9 @@ impl Pool {
         if full {
             m.insert("ProviderDetails".into(), Value::Object(p.details.clone()));
             m.insert("AttributeMapping".into(), Value::Object(p.mapping.clone()));
-            m.insert("IdpIdentifiers".into(), json!(p.idp_identifiers));
+            if !p.idp_identifiers.is_empty() {
+                m.insert("IdpIdentifiers".into(), json!(p.idp_identifiers));
+            }
         }
         m.insert("LastModifiedDate".into(), epoch_value(p.created_ms));
         m.insert("CreationDate".into(), epoch_value(p.created_ms));
