@@ -481,10 +481,17 @@ async fn user_list_budget_throttles_a_burst_and_admits_a_paced_client() {
             client.answer(op, &body).await
         }
     });
+    let started = Instant::now();
     let answers = futures::future::join_all(burst).await;
+    // The bucket holds 30 and refills at 30/s while the burst is served.
+    let refill = (started.elapsed().as_secs_f64() * 30.0).ceil() as usize;
     let ok = answers.iter().filter(|a| a.status == 200).count();
     let throttled: Vec<_> = answers.iter().filter(|a| a.status != 200).collect();
-    assert!((30..=34).contains(&ok), "{ok} admitted from a burst of 100");
+    assert!(
+        (30..=30 + refill).contains(&ok),
+        "{ok} admitted from a burst of 100 (refill {refill})"
+    );
+    assert!(throttled.len() >= 50, "{} throttled", throttled.len());
     for a in &throttled {
         assert_eq!(a.status, 400);
         assert_eq!(a.error_type.as_deref(), Some("TooManyRequestsException"));
