@@ -10,7 +10,7 @@ mod fakes;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use fakes::cognito::seed::{add_external_users, moto_url, seed_via_api, CognitoClient};
+use fakes::cognito::seed::{add_external_users, moto_url, pool_view, seed_via_api, CognitoClient};
 use fakes::cognito::{
     FakeCognito, FakeCognitoConfig, Fault, Operation, SeedError, SeededPools, SEED_PASSWORD,
 };
@@ -465,15 +465,15 @@ async fn user_list_budget_throttles_a_burst_and_admits_a_paced_client() {
     fake.set_user_list_rps(Some(30));
     let client = CognitoClient::new(&fake.url(), REGION);
 
-    let burst = (0..100).map(|k| {
+    let burst = (0..100u32).map(|k| {
         let client = client.clone();
-        let body = if k % 2 == 0 {
+        let body = if k.is_multiple_of(2) {
             json!({"UserPoolId": pool, "Limit": 1})
         } else {
             json!({"UserPoolId": pool, "GroupName": "members", "Limit": 1})
         };
         async move {
-            let op = if k % 2 == 0 {
+            let op = if k.is_multiple_of(2) {
                 "ListUsers"
             } else {
                 "ListUsersInGroup"
@@ -753,130 +753,6 @@ async fn the_fixture_loads_with_federated_and_disabled_users() {
 // Seeding through the API, on the fake and on moto
 // ---------------------------------------------------------------------------
 
-fn text_or_empty(v: &Value) -> Value {
-    match v {
-        Value::Null => Value::String(String::new()),
-        other => other.clone(),
-    }
-}
-
-/// What an exporter can read about seeded pools, without what the service
-/// assigns (pool ids, subs, dates): users (attributes minus `sub`), groups,
-/// members, a user's groups, identity providers, filter results.
-async fn snapshot(client: &CognitoClient, seeded: &SeededPools) -> Value {
-    let mut pools = serde_json::Map::new();
-    for pool in &seeded.pools {
-        let id = pool.id.as_str();
-        let users = client.list_all_users(id, None).await;
-        let user_rows: Vec<Value> = users
-            .iter()
-            .map(|u| {
-                let attrs: BTreeMap<String, String> = u["Attributes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|a| a["Name"] != "sub")
-                    .map(|a| {
-                        (
-                            a["Name"].as_str().unwrap_or_default().to_string(),
-                            a["Value"].as_str().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect();
-                json!({"Username": u["Username"], "Attributes": attrs,
-                       "Enabled": u["Enabled"], "UserStatus": u["UserStatus"],
-                       "HasSub": attribute(u, "sub").is_some()})
-            })
-            .collect();
-        let groups = client
-            .list_all("ListGroups", &json!({"UserPoolId": id}), "Groups")
-            .await;
-        let mut group_rows = Vec::new();
-        for g in &groups {
-            let name = g["GroupName"].as_str().unwrap_or_default();
-            let members = client
-                .list_all(
-                    "ListUsersInGroup",
-                    &json!({"UserPoolId": id, "GroupName": name, "Limit": 2}),
-                    "Users",
-                )
-                .await;
-            group_rows.push(json!({"GroupName": name,
-                "Description": text_or_empty(&g["Description"]),
-                "Precedence": g["Precedence"], "Members": usernames(&members)}));
-        }
-        let mut user_groups = BTreeMap::new();
-        for name in usernames(&users) {
-            let gs = client
-                .list_all(
-                    "AdminListGroupsForUser",
-                    &json!({"UserPoolId": id, "Username": name}),
-                    "Groups",
-                )
-                .await;
-            let mut names: Vec<String> = gs
-                .iter()
-                .filter_map(|g| g["GroupName"].as_str().map(str::to_string))
-                .collect();
-            names.sort();
-            user_groups.insert(name, names);
-        }
-        let providers = client
-            .list_all(
-                "ListIdentityProviders",
-                &json!({"UserPoolId": id, "MaxResults": 2}),
-                "Providers",
-            )
-            .await;
-        let mut provider_rows = Vec::new();
-        for p in &providers {
-            let name = p["ProviderName"].as_str().unwrap_or_default();
-            let d = client
-                .call(
-                    "DescribeIdentityProvider",
-                    &json!({"UserPoolId": id, "ProviderName": name}),
-                )
-                .await
-                .expect("describe");
-            let d = &d["IdentityProvider"];
-            provider_rows.push(
-                json!({"ProviderName": name, "ProviderType": p["ProviderType"],
-                "UserPoolId": d["UserPoolId"] == id,
-                "ProviderDetails": d["ProviderDetails"], "AttributeMapping": d["AttributeMapping"],
-                "IdpIdentifiers": d["IdpIdentifiers"]}),
-            );
-        }
-        let mut filters = serde_json::Map::new();
-        for f in [
-            "email = \"alice@acme.test\"",
-            "email ^= \"j\"",
-            "given_name ^= \"I\"",
-            "name = \"Bob van der Berg\"",
-            "status = \"Disabled\"",
-            "cognito:user_status = \"CONFIRMED\"",
-            "cognito:user_status = \"FORCE_CHANGE_PASSWORD\"",
-            "username = \"carol\"",
-        ] {
-            let hits = client.list_all_users(id, Some(f)).await;
-            filters.insert(f.to_string(), json!(usernames(&hits)));
-        }
-        let mut partitions = 0;
-        for d in "0123456789abcdef".chars() {
-            partitions += client
-                .list_all_users(id, Some(&format!("sub ^= \"{d}\"")))
-                .await
-                .len();
-        }
-        pools.insert(
-            pool.key.clone(),
-            json!({"Name": pool.name, "Users": user_rows, "Groups": group_rows,
-                   "UserGroups": user_groups, "Providers": provider_rows,
-                   "Filters": filters, "SubPartitionsCover": partitions == users.len()}),
-        );
-    }
-    Value::Object(pools)
-}
-
 #[tokio::test]
 async fn seeding_through_the_api_builds_what_the_fixture_loader_builds() {
     let loaded = FakeCognito::start(FakeCognitoConfig::default()).await;
@@ -902,8 +778,8 @@ async fn seeding_through_the_api_builds_what_the_fixture_loader_builds() {
     assert_eq!(by_api.pool("acme").map(|p| p.subs.len()), Some(8));
 
     // Metadata URLs differ by port only: compare with each fake's own base.
-    let a = snapshot(&CognitoClient::new(&loaded.url(), REGION), &by_loader).await;
-    let b = snapshot(&CognitoClient::new(&seeded_fake.url(), REGION), &by_api).await;
+    let a = pool_view(&CognitoClient::new(&loaded.url(), REGION), &by_loader).await;
+    let b = pool_view(&CognitoClient::new(&seeded_fake.url(), REGION), &by_api).await;
     let a = a.to_string().replace(&loaded.url(), "BASE");
     let b = b.to_string().replace(&seeded_fake.url(), "BASE");
     assert_eq!(a, b);
@@ -953,8 +829,8 @@ async fn moto_and_the_fake_list_the_same_seeded_pools() {
         assert_eq!(f.external_not_created, m.external_not_created);
         assert!(m.id.starts_with("us-east-1_"), "{}", m.id);
     }
-    let fake_view = snapshot(&CognitoClient::new(&fake.url(), REGION), &on_fake).await;
-    let moto_view = snapshot(&CognitoClient::new(&url, REGION), &on_moto).await;
+    let fake_view = pool_view(&CognitoClient::new(&fake.url(), REGION), &on_fake).await;
+    let moto_view = pool_view(&CognitoClient::new(&url, REGION), &on_moto).await;
     assert_eq!(
         serde_json::to_string_pretty(&fake_view).expect("json"),
         serde_json::to_string_pretty(&moto_view).expect("json")

@@ -532,8 +532,7 @@ impl Pool {
             }
         }
         let start = from.saturating_sub(synth_n) as usize;
-        for k in start..self.users.len() {
-            let u = &self.users[k];
+        for (k, u) in self.users.iter().enumerate().skip(start) {
             if filter.is_none_or(|f| f.matches(u.filter_value(&f.attribute))) {
                 if out.len() == limit {
                     return (out, Some(synth_n + k as u64));

@@ -167,7 +167,8 @@ SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={}",
         }
     }
 
-    /// Every user of a pool, following `PaginationToken`s (60 per page).
+    /// Every user of a pool, following `PaginationToken`s (60 per page);
+    /// panics when a call fails (test support).
     pub async fn list_all_users(&self, pool_id: &str, filter: Option<&str>) -> Vec<Value> {
         let mut users = Vec::new();
         let mut token: Option<String> = None;
@@ -196,7 +197,8 @@ SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={}",
 
     /// Every item of a `NextToken` listing (`ListGroups`,
     /// `ListUsersInGroup`, `AdminListGroupsForUser`,
-    /// `ListIdentityProviders`, `ListUserPools`), `items_key` from each page.
+    /// `ListIdentityProviders`, `ListUserPools`), `items_key` from each page;
+    /// panics when a call fails (test support).
     pub async fn list_all(&self, operation: &str, body: &Value, items_key: &str) -> Vec<Value> {
         let mut items = Vec::new();
         let mut token: Option<String> = None;
@@ -347,4 +349,146 @@ pub fn add_external_users(fake: &FakeCognito, seeded: &mut SeededPools) -> Resul
         }
     }
     Ok(())
+}
+
+fn usernames(users: &[Value]) -> Vec<String> {
+    users
+        .iter()
+        .filter_map(|u| u["Username"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn attribute<'a>(user: &'a Value, name: &str) -> Option<&'a str> {
+    user["Attributes"]
+        .as_array()?
+        .iter()
+        .find(|a| a["Name"] == name)
+        .and_then(|a| a["Value"].as_str())
+}
+
+fn text_or_empty(v: &Value) -> Value {
+    match v {
+        Value::Null => Value::String(String::new()),
+        other => other.clone(),
+    }
+}
+
+/// What an exporter can read about seeded pools, by fixture key, without
+/// what the service assigns (pool ids, subs, dates): users (attributes
+/// minus `sub`), groups, members, a user's groups, identity providers,
+/// filter results, whether the 16 `sub ^= "<hex>"` listings cover the
+/// pool. Equal views mean equal pool contents (the fake against moto);
+/// panics when a call fails (test support).
+pub async fn pool_view(client: &CognitoClient, seeded: &SeededPools) -> Value {
+    let mut pools = serde_json::Map::new();
+    for pool in &seeded.pools {
+        let id = pool.id.as_str();
+        let users = client.list_all_users(id, None).await;
+        let user_rows: Vec<Value> = users
+            .iter()
+            .map(|u| {
+                let attrs: BTreeMap<String, String> = u["Attributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|a| a["Name"] != "sub")
+                    .map(|a| {
+                        (
+                            a["Name"].as_str().unwrap_or_default().to_string(),
+                            a["Value"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                json!({"Username": u["Username"], "Attributes": attrs,
+                       "Enabled": u["Enabled"], "UserStatus": u["UserStatus"],
+                       "HasSub": attribute(u, "sub").is_some()})
+            })
+            .collect();
+        let groups = client
+            .list_all("ListGroups", &json!({"UserPoolId": id}), "Groups")
+            .await;
+        let mut group_rows = Vec::new();
+        for g in &groups {
+            let name = g["GroupName"].as_str().unwrap_or_default();
+            let members = client
+                .list_all(
+                    "ListUsersInGroup",
+                    &json!({"UserPoolId": id, "GroupName": name, "Limit": 2}),
+                    "Users",
+                )
+                .await;
+            group_rows.push(json!({"GroupName": name,
+                "Description": text_or_empty(&g["Description"]),
+                "Precedence": g["Precedence"], "Members": usernames(&members)}));
+        }
+        let mut user_groups = BTreeMap::new();
+        for name in usernames(&users) {
+            let gs = client
+                .list_all(
+                    "AdminListGroupsForUser",
+                    &json!({"UserPoolId": id, "Username": name}),
+                    "Groups",
+                )
+                .await;
+            let mut names: Vec<String> = gs
+                .iter()
+                .filter_map(|g| g["GroupName"].as_str().map(str::to_string))
+                .collect();
+            names.sort();
+            user_groups.insert(name, names);
+        }
+        let providers = client
+            .list_all(
+                "ListIdentityProviders",
+                &json!({"UserPoolId": id, "MaxResults": 2}),
+                "Providers",
+            )
+            .await;
+        let mut provider_rows = Vec::new();
+        for p in &providers {
+            let name = p["ProviderName"].as_str().unwrap_or_default();
+            let d = client
+                .call(
+                    "DescribeIdentityProvider",
+                    &json!({"UserPoolId": id, "ProviderName": name}),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("DescribeIdentityProvider {name}: {e}"));
+            let d = &d["IdentityProvider"];
+            provider_rows.push(
+                json!({"ProviderName": name, "ProviderType": p["ProviderType"],
+                "UserPoolId": d["UserPoolId"] == id,
+                "ProviderDetails": d["ProviderDetails"], "AttributeMapping": d["AttributeMapping"],
+                "IdpIdentifiers": d["IdpIdentifiers"]}),
+            );
+        }
+        let mut filters = serde_json::Map::new();
+        for f in [
+            "email = \"alice@acme.test\"",
+            "email ^= \"j\"",
+            "given_name ^= \"I\"",
+            "name = \"Bob van der Berg\"",
+            "status = \"Disabled\"",
+            "cognito:user_status = \"CONFIRMED\"",
+            "cognito:user_status = \"FORCE_CHANGE_PASSWORD\"",
+            "username = \"carol\"",
+        ] {
+            let hits = client.list_all_users(id, Some(f)).await;
+            filters.insert(f.to_string(), json!(usernames(&hits)));
+        }
+        let mut partitions = 0;
+        for d in "0123456789abcdef".chars() {
+            partitions += client
+                .list_all_users(id, Some(&format!("sub ^= \"{d}\"")))
+                .await
+                .len();
+        }
+        pools.insert(
+            pool.key.clone(),
+            json!({"Name": pool.name, "Users": user_rows, "Groups": group_rows,
+                   "UserGroups": user_groups, "Providers": provider_rows,
+                   "Filters": filters, "SubPartitionsCover": partitions == users.len()}),
+        );
+    }
+    Value::Object(pools)
 }

@@ -107,7 +107,7 @@ impl SyntheticPool {
 
     /// The `sub` (and `Username`) of user `i`.
     pub fn sub(&self, i: u64) -> String {
-        let h = mix(u64::from(self.index) << 40 ^ i);
+        let h = mix((u64::from(self.index) << 40) ^ i);
         format!(
             "{:x}{:07x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}",
             i % 16,
@@ -347,10 +347,10 @@ impl SyntheticPool {
     pub fn groups_of(&self, i: u64) -> Vec<u32> {
         let g = self.group_count();
         let mut out = Vec::new();
-        if i % 20 == 0 && g >= 1 {
+        if i.is_multiple_of(20) && g >= 1 {
             out.push(0);
         }
-        if i % 20 != 0 && g >= 2 {
+        if !i.is_multiple_of(20) && g >= 2 {
             out.push(1);
         }
         if g > 2 {
