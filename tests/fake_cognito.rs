@@ -747,6 +747,25 @@ async fn the_fixture_loads_with_federated_and_disabled_users() {
         fake.load_fixture(&json!({"users": []})),
         Err(SeedError::NotAPoolSet)
     ));
+
+    // In another region the fixture's pools live there.
+    let eu = FakeCognito::start(FakeCognitoConfig {
+        region: "eu-west-1".into(),
+        ..FakeCognitoConfig::default()
+    })
+    .await;
+    let seeded = eu.load_fixture(&pool_fixture()).expect("loads");
+    assert_eq!(seeded.id("acme"), Some("eu-west-1_AcmePool1"));
+    let body = json!({"UserPoolId": "eu-west-1_AcmePool1", "Limit": 1});
+    let here = CognitoClient::new(&eu.url(), "eu-west-1");
+    here.call("ListUsers", &body).await.expect("same region");
+    let there = CognitoClient::new(&eu.url(), REGION)
+        .answer("ListUsers", &body)
+        .await;
+    assert_eq!(
+        there.error_type.as_deref(),
+        Some("ResourceNotFoundException")
+    );
 }
 
 // ---------------------------------------------------------------------------

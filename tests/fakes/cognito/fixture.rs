@@ -17,8 +17,8 @@
 //!   }]
 //! }
 //! ```
-//! - `id` (optional) is used by the fake's loader only; moto and the fake's
-//!   `CreateUserPool` assign their own.
+//! - `id` (optional) is used by the fake's loader only (its region part
+//!   becomes the fake's region); moto and `CreateUserPool` assign their own.
 //! - `status`: `FORCE_CHANGE_PASSWORD` (default, as `AdminCreateUser`
 //!   leaves it), `CONFIRMED` (a permanent password is set) or
 //!   `EXTERNAL_PROVIDER` (federated: only the fake's loader and
@@ -285,10 +285,11 @@ pub fn load(state: &mut State, set: &FixtureSet) -> Result<SeededPools, SeedErro
     let region = state.config.region.clone();
     let mut seeded = Vec::new();
     for fp in &set.pools {
-        let id = fp
-            .id
-            .clone()
-            .unwrap_or_else(|| super::pool::random_pool_id(&region));
+        // A fixture id keeps its tail; its region part is the fake's.
+        let id = match fp.id.as_deref().and_then(|id| id.split_once('_')) {
+            Some((_, tail)) => format!("{region}_{tail}"),
+            None => super::pool::random_pool_id(&region),
+        };
         if state.pools.iter().any(|p| p.id == id) {
             return Err(SeedError::Api {
                 operation: "CreateUserPool".into(),
