@@ -53,7 +53,7 @@ pub struct CognitoClient {
 
 /// The error type as the AWS SDKs read it.
 fn sanitize_error_type(raw: &str) -> String {
-    let after_hash = raw.rsplit_once('#').map_or(raw, |(_, t)| t);
+    let after_hash = raw.split_once('#').map_or(raw, |(_, t)| t);
     after_hash
         .split_once(':')
         .map_or(after_hash, |(t, _)| t)
