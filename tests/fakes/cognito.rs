@@ -37,7 +37,7 @@ mod synthetic;
 #[allow(unused_imports)]
 pub use fixture::{ExternalUser, SeedError, SeededPool, SeededPools, METADATA_BASE_PLACEHOLDER};
 #[allow(unused_imports)]
-pub use synthetic::SyntheticPools;
+pub use synthetic::{SyntheticPool, SyntheticPools, TIER_ATTRIBUTE};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
