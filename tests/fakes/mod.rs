@@ -1,6 +1,9 @@
 //! In-process fakes of the HTTP services the SSO export talks to, each a
 //! stateful axum server on `127.0.0.1:0`:
 //! - [`clerk::FakeClerk`]: Clerk Backend API `/v1/enterprise_connections`;
+//! - [`cognito::FakeCognito`]: the AWS Cognito user-pool API (JSON 1.1,
+//!   `X-Amz-Target`), with synthetic pools, throttling and faults; its
+//!   `seed` module seeds the fake or moto through the API;
 //! - [`google::FakeGoogle`]: Google's OAuth token endpoint (JWT bearer grant,
 //!   signature checked against the service account's public key) and the
 //!   Identity Platform admin API (`/v2/projects/{p}/…`).
@@ -11,6 +14,7 @@
 
 pub mod auth0;
 pub mod clerk;
+pub mod cognito;
 pub mod google;
 pub mod workos;
 
