@@ -9,9 +9,10 @@
 //! characters in all, and a top-level label that is not all digits (so IPv4
 //! addresses are not domains). Anything else (`AcmeCorp`, `okta-prod`) is an
 //! IdP nickname and is left out. The survivors are de-duplicated in
-//! first-seen order and joined with the shared [`DOMAIN_SEPARATOR`] (`;`).
+//! first-seen order and joined with the shared
+//! [`crate::sources::sso::DOMAIN_SEPARATOR`] (`;`).
 
-use crate::sources::sso::{join_domains, DOMAIN_SEPARATOR};
+use crate::sources::sso::join_domains;
 
 /// Longest domain name accepted, in characters.
 const MAX_DOMAIN: usize = 253;
@@ -59,7 +60,8 @@ pub fn identifier_domains(identifiers: &[String]) -> Vec<String> {
     out
 }
 
-/// The `domains` cell: [`identifier_domains`] joined with [`DOMAIN_SEPARATOR`].
+/// The `domains` cell: [`identifier_domains`] joined with
+/// [`crate::sources::sso::DOMAIN_SEPARATOR`].
 pub fn domains_cell(identifiers: &[String]) -> String {
     join_domains(identifier_domains(identifiers))
 }
@@ -67,6 +69,7 @@ pub fn domains_cell(identifiers: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::sso::DOMAIN_SEPARATOR;
 
     #[test]
     fn domain_names_are_recognised() {
