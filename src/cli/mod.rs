@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod auth0;
 pub mod auth0_legacy;
 pub mod clerk;
+pub mod cognito_legacy;
 pub mod firebase;
 pub mod import;
 pub mod import_package;
@@ -45,6 +46,8 @@ pub enum Command {
     GeneratePackageTemplate(SkeletonArgs),
     /// [deprecated] use 'export auth0'
     ExportAuth0(auth0_legacy::ExportAuth0LegacyArgs),
+    /// [deprecated] use 'export cognito'
+    ExportCognito(cognito_legacy::ExportCognitoLegacyArgs),
     /// [deprecated] use 'export clerk'
     TransformClerk(clerk::TransformClerkArgs),
     /// [deprecated] use 'export firebase'
@@ -193,6 +196,9 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Export(ExportCommand::Auth0(a)) => auth0::run_export_auth0(a, &mut out, &mut err),
         Command::Export(ExportCommand::Clerk(a)) => clerk::run_export_clerk(a, &mut out, &mut err),
         Command::ExportAuth0(a) => auth0_legacy::run_export_auth0_legacy(a, &mut out, &mut err),
+        Command::ExportCognito(a) => {
+            cognito_legacy::run_export_cognito_legacy(a, &mut out, &mut err)
+        }
         Command::TransformClerk(a) => clerk::run_transform_clerk(a, &mut out, &mut err),
         Command::Export(ExportCommand::Firebase(a)) => {
             firebase::run_export_firebase(a, &mut out, &mut err)

@@ -5,6 +5,9 @@
 //! The types here are plain data (no AWS SDK types) so the mapping and the
 //! SSO rows are pure functions that tests can drive without a server.
 
+pub mod legacy;
+pub mod sso;
+
 use std::collections::BTreeMap;
 
 /// One identity provider of a pool, as `DescribeIdentityProvider` returns it
