@@ -11,7 +11,8 @@
 #   bash benches/auth0_bulk_run.sh                          # 1M users, --entities users
 #   AUTH0_USERS=10000000 bash benches/auth0_bulk_run.sh      # 10M users
 #   ENTITIES=all AUTH0_USERS=1000000 bash benches/auth0_bulk_run.sh   # memberships + roles joined
-#   GZIP_LEVEL=6 bash benches/auth0_bulk_run.sh              # deflate-compressed job file
+#   GZIP_LEVEL=6 bash benches/auth0_bulk_run.sh              # deflate level of the job file (default 1)
+#   SKIP_BUILD=1 ...                                         # use the binaries already built
 #
 # Targets (issue 9): >= 300k users/s at 1M (--entities users); peak RSS
 # <= 300 MB at 1M and 10M, also with memberships joined.
@@ -24,7 +25,7 @@ ENTITIES="${ENTITIES:-users}"
 GZIP_LEVEL="${GZIP_LEVEL:-1}"
 PORT="${PORT:-18082}"
 export CARGO_TARGET_DIR="${RELEASE_TARGET_DIR:-$HOME/.cache/workos-migrate-release}"
-cargo build --release --bins --example fake-auth0 >&2
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --bins --example fake-auth0 >&2
 BIN="$CARGO_TARGET_DIR/release"
 OUT="${OUT:-bench-out}/auth0-bulk-$USERS-$ENTITIES"
 TIME=/usr/bin/time

@@ -22,7 +22,7 @@ if [ "$PROFILE" = release ]; then
 else
   FLAGS=()
 fi
-cargo build "${FLAGS[@]}" --bins >&2
+[ -n "${SKIP_BUILD:-}" ] || cargo build "${FLAGS[@]}" --bins >&2
 BIN="$CARGO_TARGET_DIR/$PROFILE"
 OUT="${OUT:-bench-out}/merge-passwords-$USERS"
 TIME=/usr/bin/time
@@ -55,8 +55,11 @@ echo "generated: $(wc -l < "$OUT/passwords.ndjson") password lines, $USERS users
 
 sync
 steal_before=$(awk '/^cpu /{print $9}' /proc/stat)
+# PERF=1: record a profile of the merge too (perf record -g, $OUT/perf.data).
+WRAP=()
+[ -n "${PERF:-}" ] && WRAP=(perf record -g -o "$OUT/perf.data" --)
 "$TIME" -f "%e %M %U %S" -o "$OUT/merge.time" \
-  "$BIN/workos-migrate" merge-passwords --passwords "$OUT/passwords.ndjson" --package "$PKG" \
+  "${WRAP[@]}" "$BIN/workos-migrate" merge-passwords --passwords "$OUT/passwords.ndjson" --package "$PKG" \
   > "$OUT/merge.out" 2> "$OUT/merge.err" || { cat "$OUT/merge.err" >&2; exit 1; }
 steal_after=$(awk '/^cpu /{print $9}' /proc/stat)
 read -r secs kb user sys < <(tail -n 1 "$OUT/merge.time")
