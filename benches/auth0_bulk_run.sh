@@ -25,7 +25,7 @@ ENTITIES="${ENTITIES:-users}"
 GZIP_LEVEL="${GZIP_LEVEL:-1}"
 PORT="${PORT:-18082}"
 export CARGO_TARGET_DIR="${RELEASE_TARGET_DIR:-$HOME/.cache/workos-migrate-release}"
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release --bins --example fake-auth0 >&2
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --bins --examples >&2
 BIN="$CARGO_TARGET_DIR/release"
 OUT="${OUT:-bench-out}/auth0-bulk-$USERS-$ENTITIES"
 TIME=/usr/bin/time

@@ -35,7 +35,7 @@ BASE="http://127.0.0.1:$PORT"
 
 mkdir -p "$OUT"
 echo "== building release binaries into $CARGO_TARGET_DIR"
-(cd "$ROOT" && cargo build --release --bins --example fake-workos)
+(cd "$ROOT" && cargo build --release --bins --examples)
 BIN="$CARGO_TARGET_DIR/release/workos-migrate"
 FAKE="$CARGO_TARGET_DIR/release/examples/fake-workos"
 

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${RELEASE_TARGET_DIR:-$HOME/.cache/workos-migrate-release}"
-cargo build --release --bins >&2
+cargo build --release --bins --examples >&2
 BIN="$CARGO_TARGET_DIR/release"
 OUT="${OUT:-bench-out}"
 mkdir -p "$OUT"

@@ -22,7 +22,7 @@ if [ "$PROFILE" = release ]; then
 else
   FLAGS=()
 fi
-[ -n "${SKIP_BUILD:-}" ] || cargo build "${FLAGS[@]}" --bins >&2
+[ -n "${SKIP_BUILD:-}" ] || cargo build "${FLAGS[@]}" --bins --examples >&2
 BIN="$CARGO_TARGET_DIR/$PROFILE"
 OUT="${OUT:-bench-out}/merge-passwords-$USERS"
 TIME=/usr/bin/time
