@@ -11,6 +11,7 @@
 #   bash benches/auth0_bulk_run.sh                          # 1M users, --entities users
 #   AUTH0_USERS=10000000 bash benches/auth0_bulk_run.sh      # 10M users
 #   ENTITIES=all AUTH0_USERS=1000000 bash benches/auth0_bulk_run.sh   # memberships + roles joined
+#   WARM_UP=0 ENTITIES=all AUTH0_USERS=10000000 bash benches/auth0_bulk_run.sh   # RSS only
 #   GZIP_LEVEL=6 bash benches/auth0_bulk_run.sh              # deflate level of the job file (default 1)
 #   SKIP_BUILD=1 ...                                         # use the binaries already built
 #
@@ -46,10 +47,14 @@ run() { # output dir
     --bulk-poll-interval-ms 100 --output-dir "$1" --quiet
 }
 
-echo "preparing the job file ($USERS users, gzip level $GZIP_LEVEL)..." >&2
-run "$OUT/warm-up" > "$OUT/warm-up.out" 2> "$OUT/warm-up.err"
-rm -rf "$OUT/warm-up"
-ls -l "$OUT/cache" >&2
+# WARM_UP=0 skips preparing the file (the fake then generates it while the
+# export downloads it): enough for a memory measurement, not for speed.
+if [ "${WARM_UP:-1}" != 0 ]; then
+  echo "preparing the job file ($USERS users, gzip level $GZIP_LEVEL)..." >&2
+  run "$OUT/warm-up" > "$OUT/warm-up.out" 2> "$OUT/warm-up.err"
+  rm -rf "$OUT/warm-up"
+  ls -l "$OUT/cache" >&2
+fi
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 steal_before=$(awk '/^cpu /{print $9}' /proc/stat)
