@@ -597,7 +597,7 @@ impl CognitoClient {
                     },
                 )
                 .await?;
-            for p in out.providers.unwrap_or_default() {
+            for p in out.providers {
                 if let (Some(name), Some(_)) = (p.provider_name, p.provider_type) {
                     if !name.is_empty() {
                         names.push(name);

@@ -353,7 +353,9 @@ fn write_package(
     if e.has("organizations") {
         for org in &orgs.rows {
             pkg.write_row(&ORGANIZATIONS, &["", &org.external_id, &org.name, "", ""])?;
-            pkg.upload().organization("", &org.external_id, &org.name)?;
+            pkg.upload()
+                .organization("", &org.external_id, &org.name)
+                .map_err(PackageWriteError::from)?;
         }
     }
     for row in catalog.definition_rows() {
@@ -492,7 +494,9 @@ fn merge_users(
             if rows.membership_rows > 0 {
                 pkg.write_encoded(&MEMBERSHIPS, &rows.memberships, rows.membership_rows)?;
                 for (org, user) in &rows.upload_memberships {
-                    pkg.upload().membership("", org, user, "")?;
+                    pkg.upload()
+                        .membership("", org, user, "")
+                        .map_err(PackageWriteError::from)?;
                 }
             }
             if rows.assignment_rows > 0 {
