@@ -289,14 +289,14 @@ fn fixture_pools_export_to_a_valid_package_with_roles() {
         json!(["users", "organizations", "memberships", "roles"])
     );
     let count = |k: &str| m["entitiesExported"][k].as_u64().unwrap();
-    // Conservation: 6 users listed = 5 exported + 1 skipped (no email).
-    assert_eq!((count("users"), count("skippedUsers")), (5, 1));
-    assert_eq!((count("organizations"), count("memberships")), (2, 5));
+    // Conservation: 5 users listed = 4 exported + 1 skipped (no email).
+    assert_eq!((count("users"), count("skippedUsers")), (4, 1));
+    assert_eq!((count("organizations"), count("memberships")), (2, 4));
     assert_eq!(
         (count("roleDefinitions"), count("userRoleAssignments")),
         (3, 4)
     );
-    assert_eq!((count("uploadUsers"), count("uploadMemberships")), (5, 5));
+    assert_eq!((count("uploadUsers"), count("uploadMemberships")), (4, 4));
 
     let users = lines(&dir, "users.csv");
     let row = |needle: &str| {
