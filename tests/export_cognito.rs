@@ -310,17 +310,17 @@ fn fixture_pools_export_to_a_valid_package_with_roles() {
     assert!(alice.contains(",,,,Alice,Smith,true,"), "{alice}");
     assert!(alice.contains(r#"""department"":""Sales"""#), "{alice}");
     assert!(
-        alice.ends_with(&format!(
-            ",,{0},{0},\"admin-role,editors\"",
-            f.pool_a
-        )),
+        alice.ends_with(&format!(",,{0},{0},\"admin-role,editors\"", f.pool_a)),
         "{alice}"
     );
     let bob = row("bob@example.com,");
     assert!(bob.contains(",,,,Bob,van Dyke,false,"), "{bob}");
     let dave = row("dave@example.com,");
     assert!(dave.contains(r#"""cognito_enabled"":""false"""#), "{dave}");
-    assert!(dave.contains(",,,,,,,"), "no names, no email_verified: {dave}");
+    assert!(
+        dave.contains(",,,,,,,"),
+        "no names, no email_verified: {dave}"
+    );
     assert!(dave.ends_with(",support-team"), "{dave}");
     let frank = row("frank@example.com,");
     assert!(frank.ends_with(&format!(",{0},{0},admin-role", f.pool_b)));
@@ -331,12 +331,21 @@ fn fixture_pools_export_to_a_valid_package_with_roles() {
     assert_eq!(orgs[1], format!(",{0},{0},,", sorted[0]));
     assert_eq!(orgs[2], format!(",{0},{0},,", sorted[1]));
     let roles = read(&dir, "role_definitions.csv");
-    assert!(roles.contains("admin-role,Admin,environment,,,\n"), "{roles}");
+    assert!(
+        roles.contains("admin-role,Admin,environment,,,\n"),
+        "{roles}"
+    );
     assert!(roles.contains("support-team,Support Team,environment,,,\n"));
     let skipped = read(&dir, "skipped_users.jsonl");
-    assert!(skipped.contains(r#""username":"carol","reason":"no_email""#), "{skipped}");
+    assert!(
+        skipped.contains(r#""username":"carol","reason":"no_email""#),
+        "{skipped}"
+    );
     let warnings = read(&dir, "warnings.jsonl");
-    assert!(warnings.contains(r#""code":"disabled_user_exported""#), "{warnings}");
+    assert!(
+        warnings.contains(r#""code":"disabled_user_exported""#),
+        "{warnings}"
+    );
     assert_eq!(
         warnings.matches("password_hashes_unavailable").count(),
         1,
@@ -439,7 +448,10 @@ fn bad_input_is_one_line_and_leaves_no_manifest() {
             vec!["--user-pool-ids", "us-east-1_X"],
             "Missing required credential \"AWS region\"",
         ),
-        (vec!["--region", "us-east-1"], "Missing required credential \"User pool IDs\""),
+        (
+            vec!["--region", "us-east-1"],
+            "Missing required credential \"User pool IDs\"",
+        ),
         (
             vec!["--region", "us-east-1", "--user-pool-ids", " , "],
             "no user pool IDs provided",
@@ -449,23 +461,69 @@ fn bad_input_is_one_line_and_leaves_no_manifest() {
             "is not an AWS region name",
         ),
         (
-            vec!["--region", "us-east-1", "--user-pool-ids", "p", "--rate-limit", "0"],
+            vec![
+                "--region",
+                "us-east-1",
+                "--user-pool-ids",
+                "p",
+                "--rate-limit",
+                "0",
+            ],
             "--rate-limit must be a positive number",
         ),
         (
-            vec!["--region", "us-east-1", "--user-pool-ids", "p", "--rate-limit", "fast"],
+            vec![
+                "--region",
+                "us-east-1",
+                "--user-pool-ids",
+                "p",
+                "--rate-limit",
+                "fast",
+            ],
             "--rate-limit must be a positive number",
         ),
         (
-            vec!["--region", "us-east-1", "--user-pool-ids", "p", "--max-retries", "-1"],
+            vec![
+                "--region",
+                "us-east-1",
+                "--user-pool-ids",
+                "p",
+                "--rate-limit",
+                "-3",
+            ],
+            "--rate-limit must be a positive number",
+        ),
+        (
+            vec![
+                "--region",
+                "us-east-1",
+                "--user-pool-ids",
+                "p",
+                "--max-retries",
+                "-1",
+            ],
             "--max-retries must be a whole number",
         ),
         (
-            vec!["--region", "us-east-1", "--user-pool-ids", "p", "--entities", "users,connections"],
+            vec![
+                "--region",
+                "us-east-1",
+                "--user-pool-ids",
+                "p",
+                "--entities",
+                "users,connections",
+            ],
             "Unsupported Cognito package entity \"connections\"",
         ),
         (
-            vec!["--region", "us-east-1", "--user-pool-ids", "p", "--org-strategy", "tenant"],
+            vec![
+                "--region",
+                "us-east-1",
+                "--user-pool-ids",
+                "p",
+                "--org-strategy",
+                "tenant",
+            ],
             "must be one of: user-pool, connection, none",
         ),
     ] {
@@ -536,5 +594,8 @@ fn unknown_pool_and_sso_before_merge_fail_in_one_line() {
     let mut args = export_args(&url, &pool, &out_s);
     args.extend(["--entities", "all"]);
     let line = one_line_error(&run(&args, &[]));
-    assert!(line.contains("SSO hand-off for Cognito is not built yet"), "{line}");
+    assert!(
+        line.contains("SSO hand-off for Cognito is not built yet"),
+        "{line}"
+    );
 }

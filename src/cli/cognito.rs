@@ -86,10 +86,20 @@ pub struct ExportCognitoArgs {
     #[arg(long, value_name = "url")]
     pub endpoint_url: Option<String>,
     /// ListUsers/ListUsersInGroup requests per second, or "off"
-    #[arg(long, value_name = "value", default_value = "29")]
+    #[arg(
+        long,
+        value_name = "value",
+        default_value = "29",
+        allow_hyphen_values = true
+    )]
     pub rate_limit: String,
     /// Retries per request for throttling, 5xx and transport failures
-    #[arg(long, value_name = "value", default_value_t = DEFAULT_MAX_RETRIES.to_string())]
+    #[arg(
+        long,
+        value_name = "value",
+        default_value_t = DEFAULT_MAX_RETRIES.to_string(),
+        allow_hyphen_values = true
+    )]
     pub max_retries: String,
     /// Pools with at least this many estimated users are listed in 16 parallel chains
     #[arg(
