@@ -7,7 +7,8 @@
 //!   (`ListUsers`, `ListUsersInGroup`) for the whole run, whatever the number
 //!   of pools, partitions and groups listed at once; a second one paces the
 //!   few other reads (`ListGroups`, `ListIdentityProviders`,
-//!   `DescribeIdentityProvider`, `DescribeUserPool`, `ListUserPools`).
+//!   `DescribeIdentityProvider`, `DescribeUserPool`, `ListUserPools`) at
+//!   15/s. `--rate-limit off` unpaces both.
 //! - The SDK's own retries are switched off: [`CognitoClient`] retries
 //!   `TooManyRequestsException`, 5xx / `InternalErrorException`, timeouts
 //!   and transport failures with jittered exponential backoff, at most
@@ -47,9 +48,9 @@ pub const USER_PAGE: i32 = 60;
 pub const DEFAULT_RATE_LIMIT: f64 = 29.0;
 /// Default `--max-retries`.
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
-/// Requests per second for the other reads (their quotas are 15–20/s;
-/// an export makes a handful per pool).
-const OTHER_READS_PER_SECOND: f64 = 10.0;
+/// Requests per second for the other reads (an export makes a handful per
+/// pool); unpaced when `UserList` pacing is off.
+const OTHER_READS_PER_SECOND: f64 = 15.0;
 /// Retries of the credential probe for transport failures: a wrong
 /// endpoint or region should fail in about a second, not after the full
 /// budget.
@@ -92,8 +93,8 @@ impl CognitoError {
     }
 }
 
-/// How the client reaches AWS.
-#[derive(Debug, Clone, Default)]
+/// How the client reaches AWS. Its `Debug` output hides the keys.
+#[derive(Clone, Default)]
 pub struct CognitoClientConfig {
     pub region: String,
     pub access_key_id: Option<String>,
@@ -107,6 +108,22 @@ pub struct CognitoClientConfig {
     pub max_retries: u32,
     /// First backoff step (doubled per retry, jittered, capped at 16 s).
     pub initial_backoff: Duration,
+}
+
+impl std::fmt::Debug for CognitoClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "[REDACTED]");
+        f.debug_struct("CognitoClientConfig")
+            .field("region", &self.region)
+            .field("access_key_id", &hidden(&self.access_key_id))
+            .field("secret_access_key", &hidden(&self.secret_access_key))
+            .field("session_token", &hidden(&self.session_token))
+            .field("endpoint_url", &self.endpoint_url)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_retries", &self.max_retries)
+            .field("initial_backoff", &self.initial_backoff)
+            .finish()
+    }
 }
 
 impl CognitoClientConfig {
@@ -354,7 +371,7 @@ impl CognitoClient {
         Ok(Self {
             sdk: Client::new(&sdk_config),
             user_list: RateLimiter::new(config.rate_limit),
-            other: RateLimiter::new(Some(OTHER_READS_PER_SECOND)),
+            other: RateLimiter::new(config.rate_limit.map(|_| OTHER_READS_PER_SECOND)),
             retry: RetryPolicy {
                 max_retries: config.max_retries,
                 initial_backoff: config.initial_backoff,
@@ -680,6 +697,19 @@ mod tests {
         ] {
             assert!(!is_region_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn debug_output_hides_the_keys() {
+        let mut c = CognitoClientConfig::new("us-east-1");
+        c.access_key_id = Some("AKIAEXAMPLEKEY".into());
+        c.secret_access_key = Some("s3cr3t".into());
+        let text = format!("{c:?}");
+        assert!(
+            !text.contains("AKIAEXAMPLEKEY") && !text.contains("s3cr3t"),
+            "{text}"
+        );
+        assert!(text.contains("[REDACTED]"));
     }
 
     #[test]

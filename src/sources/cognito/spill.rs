@@ -4,13 +4,15 @@
 //! Pages arrive from many concurrent listings (partitions of a pool, its
 //! groups, other pools) in an order that depends on timing. Every record is
 //! appended to one of [`BUCKETS`] bucket files of its pool, chosen by the
-//! first two characters of its key (the external id: `sub` is a lowercase
-//! UUID, so the buckets are `00`…`ff` in order, plus one for anything else).
+//! first three characters of its key (the external id: `sub` is a lowercase
+//! UUID, so the buckets are `000`…`fff` in order, plus one for anything
+//! else).
 //! Each bucket is later loaded alone and sorted by (key, kind, group, bytes),
 //! which puts a user next to its group memberships and makes the package
 //! independent of listing order and of how a pool was partitioned. Memory is
-//! bounded by one bucket (a pool / 256) plus the small per-bucket write
-//! buffers; files are opened only to append a full buffer.
+//! bounded by a few buckets (a pool / 4096 each: 2,500 users at 10M) plus
+//! the per-bucket write buffers (64 MiB for all pools together, at least
+//! 1 KiB per bucket); files are opened only to append a full buffer.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -18,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use super::CognitoUser;
 
-/// Buckets per pool: 256 two-hex-digit prefixes and one for other keys.
-pub const BUCKETS: usize = 257;
+/// Buckets per pool: 4096 three-hex-digit prefixes and one for other keys.
+pub const BUCKETS: usize = 4097;
 
 /// Errors of the spill; they name the temporary file.
 #[derive(Debug, thiserror::Error)]
@@ -53,17 +55,17 @@ pub struct SpilledRecord {
     pub user: Option<CognitoUser>,
 }
 
-/// The bucket of a key: its first two characters as a lowercase hex byte,
-/// else the last bucket.
+/// The bucket of a key: its first three characters as a lowercase hex
+/// number, else the last bucket.
 pub fn bucket_of(key: &str) -> usize {
     let hex = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'0'..=b'9' => Some(usize::from(b - b'0')),
+        b'a'..=b'f' => Some(usize::from(b - b'a' + 10)),
         _ => None,
     };
     match key.as_bytes() {
-        [a, b, ..] => match (hex(*a), hex(*b)) {
-            (Some(h), Some(l)) => usize::from(h * 16 + l),
+        [a, b, c, ..] => match (hex(*a), hex(*b), hex(*c)) {
+            (Some(x), Some(y), Some(z)) => x * 256 + y * 16 + z,
             _ => BUCKETS - 1,
         },
         _ => BUCKETS - 1,
@@ -296,7 +298,7 @@ impl UserSpill {
             .prefix("workos-migrate-cognito-")
             .tempdir()
             .map_err(UserSpillError::TempDir)?;
-        let flush_at = (BUFFER_BUDGET / (pools.max(1) * BUCKETS)).clamp(4 << 10, 64 << 10);
+        let flush_at = (BUFFER_BUDGET / (pools.max(1) * BUCKETS)).clamp(1 << 10, 64 << 10);
         let mut list = Vec::with_capacity(pools);
         for p in 0..pools {
             let sub = dir.path().join(format!("pool-{p:04}"));
@@ -353,11 +355,11 @@ mod tests {
 
     #[test]
     fn buckets_follow_hex_prefixes() {
-        assert_eq!(bucket_of("00aa"), 0);
-        assert_eq!(bucket_of("0f"), 15);
-        assert_eq!(bucket_of("ff-x"), 255);
-        assert_eq!(bucket_of("Zed"), 256);
-        assert_eq!(bucket_of("a"), 256);
+        assert_eq!(bucket_of("000aa"), 0);
+        assert_eq!(bucket_of("00f"), 15);
+        assert_eq!(bucket_of("fff-x"), 4095);
+        assert_eq!(bucket_of("Zed"), 4096);
+        assert_eq!(bucket_of("ab"), 4096);
     }
 
     #[test]
@@ -367,15 +369,15 @@ mod tests {
             let mut p = spill.pool(1);
             // Small buffers force appends to the file.
             p.flush_at = 16;
-            p.push("ab2", RecordKind::Group, 3, None).unwrap();
-            p.push("ab1", RecordKind::User, 0, Some(&user("b")))
+            p.push("abc2", RecordKind::Group, 3, None).unwrap();
+            p.push("abc1", RecordKind::User, 0, Some(&user("b")))
                 .unwrap();
-            p.push("ab2", RecordKind::User, 0, Some(&user("a")))
+            p.push("abc2", RecordKind::User, 0, Some(&user("a")))
                 .unwrap();
-            p.push("ab2", RecordKind::Group, 1, None).unwrap();
+            p.push("abc2", RecordKind::Group, 1, None).unwrap();
             assert_eq!(p.records(), 4);
         }
-        let data = spill.pool(1).take_bucket(bucket_of("ab")).unwrap();
+        let data = spill.pool(1).take_bucket(bucket_of("abc1")).unwrap();
         let recs = sorted_records(&data, Path::new("t")).unwrap();
         let keys: Vec<(&str, RecordKind, u32)> = recs
             .iter()
@@ -384,10 +386,10 @@ mod tests {
         assert_eq!(
             keys,
             [
-                ("ab1", RecordKind::User, 0),
-                ("ab2", RecordKind::User, 0),
-                ("ab2", RecordKind::Group, 1),
-                ("ab2", RecordKind::Group, 3)
+                ("abc1", RecordKind::User, 0),
+                ("abc2", RecordKind::User, 0),
+                ("abc2", RecordKind::Group, 1),
+                ("abc2", RecordKind::Group, 3)
             ]
         );
         assert_eq!(recs[1].user.as_ref(), Some(&user("a")));
