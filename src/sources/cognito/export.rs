@@ -524,6 +524,120 @@ fn merge_users(
 mod tests {
     use super::*;
 
+    fn synthetic_user(i: u64) -> CognitoUser {
+        // Spread over the buckets like UUIDs do.
+        let sub = format!(
+            "{:08x}-0000-4000-8000-{i:012}",
+            i.wrapping_mul(2_654_435_761) as u32
+        );
+        let mut attributes = vec![
+            ("sub".to_string(), sub),
+            ("name".to_string(), format!("User {i}")),
+        ];
+        if i % 10 != 0 {
+            attributes.push(("email".into(), format!("user{i}@example.com")));
+        }
+        CognitoUser {
+            username: format!("user{i}"),
+            attributes,
+            user_status: "CONFIRMED".into(),
+            enabled: true,
+            created_at: None,
+            updated_at: None,
+            mfa_options: vec![],
+        }
+    }
+
+    /// The merge without a server: users and group records pushed in a
+    /// scrambled order come out sorted by external id, joined with their
+    /// groups, conserved, and the package validates.
+    #[test]
+    fn merge_sorts_joins_and_conserves() {
+        let n = 20_000u64;
+        let spill = UserSpill::new(1).unwrap();
+        {
+            let mut p = spill.pool(0);
+            for i in (0..n).rev() {
+                let u = synthetic_user(i);
+                p.push(u.external_id(), RecordKind::User, 0, Some(&u))
+                    .unwrap();
+                if i % 3 == 0 {
+                    p.push(u.external_id(), RecordKind::Group, 1, None).unwrap();
+                    p.push(u.external_id(), RecordKind::Group, 0, None).unwrap();
+                }
+            }
+            // A listing that saw one user twice.
+            let u = synthetic_user(7);
+            p.push(u.external_id(), RecordKind::User, 0, Some(&u))
+                .unwrap();
+        }
+        let fetched = vec![PoolFetch {
+            pool: "us-east-1_P".into(),
+            groups: vec!["Admin".into(), "Ops".into()],
+            users_listed: n + 1,
+            chains: 1,
+            ..Default::default()
+        }];
+        let d = tempfile::tempdir().unwrap();
+        let mut client = CognitoClientConfig::new("us-east-1");
+        client.endpoint_url = Some("http://127.0.0.1:1".into());
+        let opts = CognitoExportOptions {
+            client,
+            user_pool_ids: "us-east-1_P".into(),
+            output_dir: d.path().join("pkg"),
+            entities: Entities::parse("all").unwrap(),
+            org_strategy: OrgStrategy::UserPool,
+            include_external_provider_users: false,
+            sso: CognitoSsoOptions::default(),
+            split_threshold: 6_000,
+            quiet: true,
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let client = rt.block_on(CognitoClient::connect(&opts.client)).unwrap();
+        let mut entities = opts.entities.clone();
+        entities.0.retain(|e| e != "sso");
+        let opts = CognitoExportOptions { entities, ..opts };
+        let pools = vec!["us-east-1_P".to_string()];
+        let dir = opts.output_dir.clone();
+        let s = write_package(
+            &opts,
+            &dir,
+            &pools,
+            &fetched,
+            &spill,
+            &client,
+            Instant::now(),
+        )
+        .unwrap();
+        let skipped = n / 10;
+        assert_eq!(
+            s.conservation,
+            Conservation {
+                rows_in: n,
+                rows_out: n - skipped,
+                skipped
+            }
+        );
+        assert_eq!(s.duplicates, 1);
+        let m = &s.manifest;
+        assert_eq!(m.count("users"), n - skipped);
+        assert_eq!(m.count("memberships"), n - skipped);
+        assert_eq!(m.count("roleDefinitions"), 2);
+        let exported_in_groups = (0..n).filter(|i| i % 3 == 0 && i % 10 != 0).count() as u64;
+        assert_eq!(m.count("userRoleAssignments"), 2 * exported_in_groups);
+        let users = std::fs::read_to_string(dir.join("users.csv")).unwrap();
+        let ids: Vec<&str> = users
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(7).unwrap())
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "sorted by external id");
+        let admin = users.lines().find(|l| l.starts_with("user3@")).unwrap();
+        assert!(admin.ends_with(",\"admin-role,ops\""), "{admin}");
+        let report = crate::package::validator::validate_package(&dir, Default::default());
+        assert!(report.is_valid(), "{:?}", report.issues);
+    }
+
     #[test]
     fn entities_are_normalised_and_all_means_all() {
         assert_eq!(
