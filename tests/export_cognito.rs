@@ -591,6 +591,28 @@ fn unknown_pool_and_sso_before_merge_fail_in_one_line() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "");
     assert_eq!(manifest(&out)["entitiesExported"]["users"], 1);
+    // The service-specific variable alone works too.
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
+    let r = run(
+        &[
+            "export",
+            "cognito",
+            "--region",
+            REGION,
+            "--user-pool-ids",
+            &pool,
+            "--output-dir",
+            &out_s,
+            "--quiet",
+        ],
+        &[
+            ("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+            ("AWS_SECRET_ACCESS_KEY", "moto-secret-key"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(manifest(&out)["entitiesExported"]["users"], 1);
     let mut args = export_args(&url, &pool, &out_s);
     args.extend(["--entities", "all"]);
     let line = one_line_error(&run(&args, &[]));
@@ -598,4 +620,127 @@ fn unknown_pool_and_sso_before_merge_fail_in_one_line() {
         line.contains("SSO hand-off for Cognito is not built yet"),
         "{line}"
     );
+}
+
+/// A minimal Cognito endpoint for failure cases: answers the probe and the
+/// pool reads, and `fail_list_users` (status, `__type`) to every
+/// `ListUsers`. Returns its URL and the number of `ListUsers` requests.
+fn failing_endpoint(
+    fail_list_users: (u16, &'static str),
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let list_users = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = list_users.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                loop {
+                    let mut target = String::new();
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        let lower = l.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if lower.starts_with("x-amz-target:") {
+                            target = l.rsplit('.').next().unwrap_or("").to_string();
+                        }
+                    }
+                    let mut body = vec![0u8; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let (status, payload) = match target.as_str() {
+                        "ListUserPools" => (200, r#"{"UserPools":[]}"#.to_string()),
+                        "ListIdentityProviders" => (200, r#"{"Providers":[]}"#.to_string()),
+                        "DescribeUserPool" => (
+                            200,
+                            r#"{"UserPool":{"Id":"us-east-1_F","EstimatedNumberOfUsers":1}}"#
+                                .to_string(),
+                        ),
+                        "ListUsers" => {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            (
+                                fail_list_users.0,
+                                format!(
+                                    r#"{{"__type":"{}","message":"injected by the test"}}"#,
+                                    fail_list_users.1
+                                ),
+                            )
+                        }
+                        _ => (400, r#"{"__type":"InvalidParameterException"}"#.to_string()),
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n",
+                        payload.len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err()
+                        || stream.write_all(payload.as_bytes()).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, list_users)
+}
+
+#[test]
+fn throttling_past_the_budget_and_access_denied_are_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    let out_s = out.to_string_lossy().into_owned();
+    let (url, calls) = failing_endpoint((400, "TooManyRequestsException"));
+    let mut args = export_args(&url, "us-east-1_F", &out_s);
+    args.extend(["--max-retries", "2"]);
+    let line = one_line_error(&run(&args, &[]));
+    assert!(
+        line.contains("Cognito ListUsers on pool us-east-1_F failed after 3 attempts: TooManyRequestsException: injected by the test"),
+        "{line}"
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(!out.join("manifest.json").exists());
+
+    let (url, calls) = failing_endpoint((400, "AccessDeniedException"));
+    let line = one_line_error(&run(&export_args(&url, "us-east-1_F", &out_s), &[]));
+    assert!(
+        line.contains("Cognito ListUsers on pool us-east-1_F failed: AccessDeniedException: injected by the test"),
+        "{line}"
+    );
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "not retried"
+    );
+
+    // A 5xx is retried like throttling.
+    let (url, calls) = failing_endpoint((500, "InternalErrorException"));
+    let mut args = export_args(&url, "us-east-1_F", &out_s);
+    args.extend(["--max-retries", "1"]);
+    let line = one_line_error(&run(&args, &[]));
+    assert!(
+        line.contains("failed after 2 attempts: InternalErrorException"),
+        "{line}"
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(!out.join("manifest.json").exists());
 }
