@@ -267,29 +267,27 @@ pub fn export_cognito(
     let spill = UserSpill::new(pools.len())?;
     let progress = Progress::new("cognito", 0, opts.quiet);
     let counters = FetchProgress::default();
-    let (client, fetched) = runtime.block_on(async {
+    let client = runtime.block_on(async {
         let client = CognitoClient::connect(&opts.client).await?;
         client.probe().await?;
-        let ticker = async {
-            loop {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                let n = counters.users.load(std::sync::atomic::Ordering::Relaxed);
-                progress.update(0, n);
+        Ok::<_, CognitoExportError>(client)
+    })?;
+    let fetched = runtime.block_on(async {
+        let fetch = fetch_pools(&client, &spill, &pools, plan, &counters);
+        tokio::pin!(fetch);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let fetched = loop {
+            tokio::select! {
+                r = &mut fetch => break r?,
+                _ = tick.tick() => {
+                    progress.update(0, counters.users.load(std::sync::atomic::Ordering::Relaxed));
+                }
             }
         };
-        let fetched = tokio::select! {
-            r = fetch_pools(&client, &spill, &pools, plan, &counters) => r?,
-            _ = ticker => unreachable_ticker(),
-        };
-        Ok::<_, CognitoExportError>((client, fetched))
+        Ok::<_, CognitoExportError>(fetched)
     })?;
     progress.finish();
     write_package(opts, &dir, &pools, &fetched, &spill, &client, started)
-}
-
-/// The ticker loop never ends; this only satisfies the type of `select!`.
-fn unreachable_ticker() -> Vec<PoolFetch> {
-    Vec::new()
 }
 
 /// Writes the package from the fetched pools.

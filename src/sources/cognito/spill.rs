@@ -127,6 +127,25 @@ impl<'a> Cursor<'a> {
         let n = self.u32()? as usize;
         String::from_utf8(self.bytes(n)?.to_vec()).ok()
     }
+    fn record(&mut self) -> Option<SpilledRecord> {
+        let key = self.str()?;
+        let kind = match self.u8()? {
+            0 => RecordKind::User,
+            _ => RecordKind::Group,
+        };
+        let group = self.u32()?;
+        let user = match self.u8()? {
+            1 => Some(self.user()?),
+            _ => None,
+        };
+        Some(SpilledRecord {
+            key,
+            kind,
+            group,
+            user,
+        })
+    }
+
     fn user(&mut self) -> Option<CognitoUser> {
         let username = self.str()?;
         let user_status = self.str()?;
@@ -251,25 +270,9 @@ pub fn sorted_records(data: &[u8], label: &Path) -> Result<Vec<SpilledRecord>, U
     let mut c = Cursor { data, at: 0 };
     let mut out = Vec::new();
     while c.at < data.len() {
-        let record = (|| {
-            let key = c.str()?;
-            let kind = match c.u8()? {
-                0 => RecordKind::User,
-                _ => RecordKind::Group,
-            };
-            let group = c.u32()?;
-            let user = match c.u8()? {
-                1 => Some(c.user()?),
-                _ => None,
-            };
-            Some(SpilledRecord {
-                key,
-                kind,
-                group,
-                user,
-            })
-        })()
-        .ok_or_else(|| UserSpillError::Corrupt(label.to_path_buf()))?;
+        let record = c
+            .record()
+            .ok_or_else(|| UserSpillError::Corrupt(label.to_path_buf()))?;
         out.push(record);
     }
     out.sort_by(|a, b| {
