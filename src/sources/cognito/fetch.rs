@@ -6,7 +6,9 @@
 //! `ListGroups` (roles), then every listing chain at once: `ListUsers`
 //! (split into 16 chains `sub ^= "0"` … `"f"` when `DescribeUserPool`
 //! estimates at least `split_threshold` users: `sub` is a lowercase UUID,
-//! so the chains are disjoint and cover the pool) and one
+//! so the chains are disjoint and cover the pool; a service refusing the
+//! filter (`InvalidParameterException` on the first page) gets one chain)
+//! and one
 //! `ListUsersInGroup` chain per group. Pages within a chain follow the
 //! pagination token; all chains share the client's `UserList` budget.
 //!
@@ -20,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::try_join_all;
 
-use super::client::{CognitoClient, CognitoError};
+use super::client::{CognitoClient, CognitoError, UserPage};
 use super::spill::{RecordKind, UserSpill, UserSpillError};
 use super::CognitoProvider;
 
@@ -81,21 +83,29 @@ pub fn user_filters(estimated: u64, split_threshold: u64) -> Vec<Option<String>>
     }
 }
 
-/// One `ListUsers` chain into the spill; returns the users listed.
+/// One `ListUsers` chain into the spill, starting with `first` when the
+/// first page was already fetched; returns the users listed.
 async fn list_chain(
     client: &CognitoClient,
     spill: &UserSpill,
     index: usize,
     pool: &str,
     filter: Option<&str>,
+    first: Option<UserPage>,
     progress: &FetchProgress,
 ) -> Result<u64, FetchError> {
     let mut token: Option<String> = None;
     let mut listed = 0u64;
+    let mut first = first;
     loop {
-        let (users, next) = client
-            .list_users_page(pool, filter, token.as_deref())
-            .await?;
+        let (users, next) = match first.take() {
+            Some(page) => page,
+            None => {
+                client
+                    .list_users_page(pool, filter, token.as_deref())
+                    .await?
+            }
+        };
         {
             let mut s = spill.pool(index);
             for u in &users {
@@ -180,18 +190,30 @@ async fn fetch_pool(
     if plan.groups {
         out.groups = client.list_groups(pool).await?;
     }
-    let filters = if plan.users {
+    let mut filters = if plan.users {
         let estimated = estimated_users(client, pool).await?;
         user_filters(estimated, plan.split_threshold)
     } else {
         Vec::new()
     };
+    // The first page of the first chain checks that the filter is accepted;
+    // if the service refuses it, the pool is listed in one chain.
+    let mut first: Option<UserPage> = None;
+    if filters.len() > 1 {
+        match client
+            .list_users_page(pool, filters[0].as_deref(), None)
+            .await
+        {
+            Ok(page) => first = Some(page),
+            Err(e) if e.code() == Some("InvalidParameterException") => filters = vec![None],
+            Err(e) => return Err(e.into()),
+        }
+    }
     out.chains = filters.len() as u32;
-    let users = try_join_all(
-        filters
-            .iter()
-            .map(|f| list_chain(client, spill, index, pool, f.as_deref(), progress)),
-    );
+    let users = try_join_all(filters.iter().enumerate().map(|(i, f)| {
+        let start = if i == 0 { first.take() } else { None };
+        list_chain(client, spill, index, pool, f.as_deref(), start, progress)
+    }));
     let members =
         try_join_all(out.groups.iter().enumerate().map(|(g, name)| {
             group_chain(client, spill, index, pool, (g as u32, name), !plan.users)
