@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod auth0;
 pub mod auth0_legacy;
 pub mod clerk;
+pub mod cognito;
 pub mod cognito_legacy;
 pub mod firebase;
 pub mod import;
@@ -80,6 +81,8 @@ pub enum ExportCommand {
     Csv(SkeletonArgs),
     /// Export users, organizations, memberships, roles, password hashes, SSO connections (handoff) FROM Auth0 into a WorkOS migration package
     Auth0(auth0::ExportAuth0Args),
+    /// Export users, organizations, memberships, roles (groups), SSO connections (handoff) FROM AWS Cognito into a WorkOS migration package
+    Cognito(cognito::ExportCognitoArgs),
     /// Export users, organizations, memberships, roles, password hashes, TOTP factors, SSO connections (handoff) FROM Clerk into a WorkOS migration package
     Clerk(clerk::ExportClerkArgs),
     /// Export users, organizations, memberships, roles, password hashes, SSO connections (handoff) FROM Firebase Auth into a WorkOS migration package
@@ -195,6 +198,9 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::GeneratePackageTemplate(a) => export_csv(a, true, &mut out, &mut err),
         Command::Export(ExportCommand::Auth0(a)) => auth0::run_export_auth0(a, &mut out, &mut err),
         Command::Export(ExportCommand::Clerk(a)) => clerk::run_export_clerk(a, &mut out, &mut err),
+        Command::Export(ExportCommand::Cognito(a)) => {
+            cognito::run_export_cognito(a, &mut out, &mut err)
+        }
         Command::ExportAuth0(a) => auth0_legacy::run_export_auth0_legacy(a, &mut out, &mut err),
         Command::ExportCognito(a) => {
             cognito_legacy::run_export_cognito_legacy(a, &mut out, &mut err)

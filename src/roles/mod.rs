@@ -16,6 +16,7 @@ pub mod apply;
 pub mod assign;
 pub mod definitions;
 pub mod orgs;
+pub mod slug;
 pub(crate) mod rows;
 
 pub use apply::{

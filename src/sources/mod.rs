@@ -8,4 +8,5 @@ pub mod csv;
 pub mod firebase;
 pub mod legacy_csv;
 pub mod mapping;
+pub mod pipeline;
 pub mod sso;

@@ -3,45 +3,22 @@
 //! list for users.csv / memberships and the user_role_assignments.csv rows,
 //! and the role warnings with their `details`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
-use unicode_normalization::UnicodeNormalization;
 
 use super::mapping::js::js_trim;
 use super::mapping::{with_org, with_user, Auth0Org};
 use crate::package::jsonl::JsonlRecord;
+use crate::roles::slug::{unreserved, SlugAllocator};
 
 #[cfg(test)]
 mod tests;
 
-/// Slugs the WorkOS environment already has; a role slugging to one of them
-/// gets the `-role` suffix.
-const RESERVED_SLUGS: [&str; 3] = ["admin", "member", "owner"];
-
 /// Prefix of synthesized slugs.
 const FALLBACK_PREFIX: &str = "auth0-role";
 
-/// The slug of a role name: lower-cased, NFKD-decomposed, every run of
-/// characters outside `[a-z0-9]` replaced by one `-`, leading and trailing
-/// `-` removed. Combining marks are separators, as in the original
-/// (`Café Crème` → `cafe-cre-me`), so packages stay compatible.
-pub fn role_slug(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut pending_dash = false;
-    for c in name.to_lowercase().nfkd() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            if pending_dash && !out.is_empty() {
-                out.push('-');
-            }
-            pending_dash = false;
-            out.push(c);
-        } else {
-            pending_dash = true;
-        }
-    }
-    out
-}
+pub use crate::roles::slug::role_slug;
 
 /// One role_definitions.csv entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +78,7 @@ impl RoleCatalog {
     pub fn from_roles<I: IntoIterator<Item = Value>>(roles: I) -> (RoleCatalog, Vec<JsonlRecord>) {
         let mut catalog = RoleCatalog::default();
         let mut warnings = Vec::new();
-        let mut used: HashSet<String> = HashSet::new();
+        let mut used = SlugAllocator::new();
         let mut fallback_index = 0u64;
         for role in roles {
             let Some(id) = role_id(&role) else {
@@ -138,18 +115,11 @@ impl RoleCatalog {
                     role_details(Some(id), name, Some(&seed)),
                 ));
                 seed
-            } else if RESERVED_SLUGS.contains(&base.as_str()) {
-                format!("{base}-role")
             } else {
-                base
+                unreserved(base)
             };
 
-            let mut slug = candidate.clone();
-            let mut suffix = 2u64;
-            while used.contains(&slug) {
-                slug = format!("{candidate}-{suffix}");
-                suffix += 1;
-            }
+            let slug = used.allocate(&candidate);
             if slug != candidate {
                 warnings.push(role_warning(
                     "duplicate_role_slug",
@@ -166,7 +136,6 @@ impl RoleCatalog {
                 name: display.to_string(),
                 slug,
             };
-            used.insert(definition.slug.clone());
             catalog.by_id.insert(id.to_string(), catalog.roles.len());
             catalog.roles.push(definition);
         }

@@ -4,11 +4,59 @@
 //!
 //! The types here are plain data (no AWS SDK types) so the mapping and the
 //! SSO rows are pure functions that tests can drive without a server.
+//!
+//! Modules: [`client`] (the AWS SDK client: credentials, endpoint, the
+//! `UserList` request budget, retries, one-line errors), [`mapping`] (a
+//! user → package rows, §5.3–5.4), [`roles`] (groups → roles), [`spill`]
+//! (per-pool user records sorted by external id on disk), [`export`] (the
+//! `export cognito` run).
+
+pub mod client;
+pub mod export;
+pub mod fetch;
+pub mod mapping;
+pub mod roles;
+pub mod spill;
 
 pub mod legacy;
 pub mod sso;
 
 use std::collections::BTreeMap;
+
+/// One user as `ListUsers` / `ListUsersInGroup` return it (§5.2), flattened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CognitoUser {
+    pub username: String,
+    /// `Attributes` in API order (`Name` → `Value`, a missing value is `""`).
+    pub attributes: Vec<(String, String)>,
+    /// `UserStatus` verbatim (`CONFIRMED`, `EXTERNAL_PROVIDER`, …), `""` when absent.
+    pub user_status: String,
+    pub enabled: bool,
+    /// `UserCreateDate` as ISO 8601 (RFC 3339, UTC).
+    pub created_at: Option<String>,
+    /// `UserLastModifiedDate` as ISO 8601 (RFC 3339, UTC).
+    pub updated_at: Option<String>,
+    /// `MFAOptions` as `(DeliveryMedium, AttributeName)` pairs.
+    pub mfa_options: Vec<(String, String)>,
+}
+
+impl CognitoUser {
+    /// The value of attribute `name`, if present (possibly empty).
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `external_id` of the package rows (§5.4): `sub`, else the username
+    /// (an empty `sub` counts as absent).
+    pub fn external_id(&self) -> &str {
+        self.attribute("sub")
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.username)
+    }
+}
 
 /// One identity provider of a pool, as `DescribeIdentityProvider` returns it
 /// (§5.2): entries without a name or a type are dropped before this.
