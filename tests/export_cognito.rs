@@ -555,7 +555,7 @@ fn bad_input_is_one_line_and_leaves_no_manifest() {
 }
 
 #[test]
-fn unknown_pool_and_sso_before_merge_fail_in_one_line() {
+fn unknown_pool_fails_in_one_line_and_the_endpoint_comes_from_the_environment() {
     let Some(url) = moto_url() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let out: PathBuf = tmp.path().join("pkg");
@@ -613,13 +613,21 @@ fn unknown_pool_and_sso_before_merge_fail_in_one_line() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(manifest(&out)["entitiesExported"]["users"], 1);
+    // `all` includes the SSO hand-off (a pool without identity providers:
+    // empty SSO files, the notes say so).
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
     let mut args = export_args(&url, &pool, &out_s);
     args.extend(["--entities", "all"]);
-    let line = one_line_error(&run(&args, &[]));
-    assert!(
-        line.contains("SSO hand-off for Cognito is not built yet"),
-        "{line}"
-    );
+    let r = run(&args, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = manifest(&out);
+    assert_eq!(m["entitiesExported"]["samlConnections"], 0);
+    assert!(m["entitiesRequested"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("sso")));
+    assert!(read(&out, "sso/handoff_notes.md").contains("Cognito never exposes password hashes"));
+    validate(&out);
 }
 
 /// A minimal Cognito endpoint for failure cases: answers the probe and the

@@ -24,6 +24,11 @@ use super::fail as failed;
 use crate::sources::cognito::legacy::{
     write_loose_connections, LegacyUser, LooseUsersWriter, OIDC_FILE, USERS_FILE,
 };
+use super::cognito::{run_export_cognito, ExportCognitoArgs};
+use crate::sources::cognito::client::{
+    CognitoClient, CognitoClientConfig, DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT,
+};
+use crate::sources::cognito::fetch::DEFAULT_SPLIT_THRESHOLD;
 use crate::sources::cognito::{CognitoProvider, CognitoSsoOptions};
 use crate::sources::legacy_csv::{partial_path, OutcomeLock};
 
@@ -254,39 +259,105 @@ pub fn pool_ids(value: &str) -> Vec<String> {
 // ---------------------------------------------------------------------------
 // Connection to `export cognito` (see the module documentation).
 
-/// An AWS connection that cannot exist: `export-cognito` in a build without
-/// the Cognito SDK client. `connect_aws` never returns one.
-pub enum NotConnected {}
+/// The loose mode's backend: the `export cognito` SDK client (same
+/// credentials chain, endpoint override, pacing and retries), connected on
+/// the first call inside the command's runtime.
+pub struct SdkBackend {
+    config: CognitoClientConfig,
+    client: tokio::sync::OnceCell<CognitoClient>,
+}
 
-impl CognitoLegacyBackend for NotConnected {
-    async fn authenticate(&self) -> Result<(), String> {
-        match *self {}
-    }
-    async fn identity_providers(&self, _: &str) -> Result<Vec<CognitoProvider>, String> {
-        match *self {}
-    }
-    async fn users_page(&self, _: &str, _: Option<&str>) -> Result<UsersPage, String> {
-        match *self {}
+impl SdkBackend {
+    async fn client(&self) -> Result<&CognitoClient, String> {
+        self.client
+            .get_or_try_init(|| CognitoClient::connect(&self.config))
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
-/// The backend of the loose mode: the exporter's SDK client built from
-/// `connection` (region, static credentials or the default chain, endpoint).
-fn connect_aws(_connection: &CognitoConnection) -> Result<NotConnected, String> {
-    Err("export-cognito is not connected to the Cognito SDK client in this build".into())
+impl CognitoLegacyBackend for SdkBackend {
+    async fn authenticate(&self) -> Result<(), String> {
+        self.client().await?.probe().await.map_err(|e| e.to_string())
+    }
+
+    async fn identity_providers(&self, pool: &str) -> Result<Vec<CognitoProvider>, String> {
+        self.client()
+            .await?
+            .identity_providers(pool)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn users_page(&self, pool: &str, token: Option<&str>) -> Result<UsersPage, String> {
+        let (users, next) = self
+            .client()
+            .await?
+            .list_users_page(pool, None, token)
+            .await
+            .map_err(|e| e.to_string())?;
+        let users = users
+            .into_iter()
+            .map(|u| LegacyUser {
+                user_pool_id: pool.to_string(),
+                username: u.username,
+                attributes: u.attributes.into_iter().collect(),
+                user_status: Some(u.user_status).filter(|s| !s.is_empty()),
+                enabled: Some(u.enabled),
+            })
+            .collect();
+        Ok(UsersPage { users, next })
+    }
+}
+
+/// The client settings of `connection`: default pacing and retries.
+fn client_config(connection: &CognitoConnection) -> CognitoClientConfig {
+    let mut config = CognitoClientConfig::new(&connection.region);
+    config.access_key_id = connection.access_key_id.clone();
+    config.secret_access_key = connection.secret_access_key.clone();
+    config.session_token = connection.session_token.clone();
+    config.endpoint_url = connection.endpoint_url.clone();
+    config
+}
+
+/// The backend of the loose mode, built from `connection` (region, static
+/// credentials or the default chain, endpoint).
+fn connect_aws(connection: &CognitoConnection) -> Result<SdkBackend, String> {
+    Ok(SdkBackend {
+        config: client_config(connection),
+        client: tokio::sync::OnceCell::new(),
+    })
 }
 
 /// `--package`: `export cognito` with `request`; returns the exit code.
 fn export_package(
-    _request: &CognitoLegacyPackageRequest,
-    _out: &mut dyn Write,
+    request: &CognitoLegacyPackageRequest,
+    out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    failed(
-        err,
-        PREFIX,
-        &"export-cognito --package needs 'export cognito', which is not in this build",
-    )
+    let c = &request.connection;
+    let args = ExportCognitoArgs {
+        region: Some(c.region.clone()),
+        user_pool_ids: Some(request.user_pool_ids.clone()),
+        access_key_id: c.access_key_id.clone(),
+        secret_access_key: c.secret_access_key.clone(),
+        session_token: c.session_token.clone(),
+        output_dir: request.output_dir.clone(),
+        entities: request.entities.clone(),
+        org_strategy: request.org_strategy.clone(),
+        skip_external_provider_users: request.skip_external_provider_users,
+        include_external_provider_users: false,
+        saml_custom_acs_url_template: request.sso.saml_custom_acs_url_template.clone(),
+        saml_custom_entity_id_template: request.sso.saml_custom_entity_id_template.clone(),
+        oidc_custom_redirect_uri_template: request.sso.oidc_custom_redirect_uri_template.clone(),
+        include_secrets: request.sso.include_secrets,
+        endpoint_url: c.endpoint_url.clone(),
+        rate_limit: DEFAULT_RATE_LIMIT.to_string(),
+        max_retries: DEFAULT_MAX_RETRIES.to_string(),
+        split_threshold: DEFAULT_SPLIT_THRESHOLD.to_string(),
+        quiet: request.quiet,
+    };
+    run_export_cognito(args, out, err)
 }
 
 // ---------------------------------------------------------------------------

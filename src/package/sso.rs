@@ -22,6 +22,9 @@ pub struct FirebaseScope {
     pub oidc: u64,
 }
 
+/// Said once per Cognito package (hand-off notes, summary, one warning).
+pub const COGNITO_NO_PASSWORD_HASHES: &str = "Cognito never exposes password hashes: every exported user must reset their password (or be migrated lazily at first sign-in) after import.";
+
 /// Which `sso/handoff_notes.md` text a package carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandoffNotes {
@@ -88,12 +91,16 @@ impl HandoffNotes {
                 String::new(),
                 "This package was generated without Cognito SSO connection handoff files.".into(),
                 "Re-run with --entities sso (or include sso in a comma-separated entity list) when SSO handoff is needed.".into(),
+                String::new(),
+                COGNITO_NO_PASSWORD_HASHES.into(),
             ],
             Self::CognitoWithSso => vec![
                 "# Cognito SSO handoff notes".into(),
                 String::new(),
                 "Cognito SSO export is handoff-only. SAML and OIDC identity providers are mapped onto WorkOS connection CSVs but no WorkOS connections are created automatically.".into(),
                 "Use the proxy templates and proxy_routes.csv when staging a callback proxy during enterprise-connection cutover.".into(),
+                String::new(),
+                COGNITO_NO_PASSWORD_HASHES.into(),
             ],
             // The original pointed at legacy flag names (§17.23); ours names
             // the flags of the command that produced the package.

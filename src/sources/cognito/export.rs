@@ -31,13 +31,12 @@ use crate::package::writer::PackageWriteError;
 use crate::package::{Manifest, MigrationPackageWriter, PackageOptions};
 use crate::progress::Progress;
 use crate::sources::pipeline::{self, Conservation, PipelineError};
-use crate::sources::sso::SsoHandoff;
 
 /// Entities `export cognito` accepts (the original's four plus `roles`).
 pub const SUPPORTED_ENTITIES: [&str; 5] = ["users", "organizations", "memberships", "roles", "sso"];
 
 /// The one message about passwords (summary, warning, manifest note).
-pub const NO_PASSWORD_HASHES: &str = "Cognito never exposes password hashes: every exported user must reset their password (or be migrated lazily at first sign-in) after import.";
+pub const NO_PASSWORD_HASHES: &str = crate::package::sso::COGNITO_NO_PASSWORD_HASHES;
 
 /// Errors of a Cognito export; one line each, no secrets.
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +53,8 @@ pub enum CognitoExportError {
     Package(#[from] PackageWriteError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
-    #[error("SSO hand-off for Cognito is not built yet")]
-    SsoNotBuilt,
+    #[error(transparent)]
+    Sso(#[from] super::sso::CognitoSsoWriteError),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -226,17 +225,26 @@ fn organizations(strategy: OrgStrategy, fetched: &[PoolFetch]) -> Organizations 
     }
 }
 
-/// Where the SSO hand-off (export-and-package.md §5.5, §10) plugs in: the
-/// SAML/OIDC rows, custom attribute mappings, proxy routes, raw provider
-/// records and warnings for `providers`, linked to `orgs`. Not built on
-/// this branch: the lead replaces this body with the call into
-/// `super::sso` when merging.
+/// The SSO hand-off (export-and-package.md §5.5, §10): the SAML/OIDC rows,
+/// custom attribute mappings, proxy routes, raw provider records and
+/// warnings of `providers`, each row linked to the organization its pool
+/// (or, under `--org-strategy connection`, the provider itself) was
+/// exported as; no organization under `none`.
 pub fn cognito_sso_handoff(
-    _providers: &[CognitoProvider],
-    _orgs: &[CognitoOrgRef],
-    _options: &CognitoSsoOptions,
-) -> Result<SsoHandoff, CognitoExportError> {
-    Err(CognitoExportError::SsoNotBuilt)
+    providers: &[CognitoProvider],
+    strategy: OrgStrategy,
+    orgs: &[CognitoOrgRef],
+    options: &CognitoSsoOptions,
+) -> super::sso::CognitoSsoOutput {
+    let org_of = |p: &CognitoProvider| -> Option<CognitoOrgRef> {
+        let key = match strategy {
+            OrgStrategy::UserPool => p.user_pool_id.clone(),
+            OrgStrategy::Connection => format!("{}:{}", p.user_pool_id, p.provider_name),
+            OrgStrategy::None => return None,
+        };
+        orgs.iter().find(|o| o.external_id == key).cloned()
+    };
+    super::sso::map_providers(providers, org_of, options)
 }
 
 /// Runs the export (blocking; it drives its own async runtime).
@@ -305,7 +313,12 @@ fn write_package(
     let providers: Vec<CognitoProvider> =
         fetched.iter().flat_map(|f| f.providers.clone()).collect();
     let sso = if e.has("sso") {
-        Some(cognito_sso_handoff(&providers, &orgs.rows, &opts.sso)?)
+        Some(cognito_sso_handoff(
+            &providers,
+            opts.org_strategy,
+            &orgs.rows,
+            &opts.sso,
+        ))
     } else {
         None
     };
@@ -325,7 +338,14 @@ fn write_package(
         handoff_notes: HandoffNotes::CognitoWithoutSso,
     };
     if let Some(s) = &sso {
-        s.apply_to(&mut options);
+        let mut redaction = s.secret_redaction();
+        options.secrets_redacted = Some(redaction.redacted);
+        redaction
+            .notes
+            .get_or_insert_with(Vec::new)
+            .push(NO_PASSWORD_HASHES.into());
+        options.secret_redaction = Some(redaction);
+        options.handoff_notes = HandoffNotes::CognitoWithSso;
     }
     let mut pkg = MigrationPackageWriter::create(dir, options)?;
 
@@ -362,7 +382,7 @@ fn write_package(
 
     let merged = merge_users(opts, pools, &orgs, &catalog, spill, &mut pkg)?;
     if let Some(s) = &sso {
-        s.write_into(&mut pkg)?;
+        super::sso::write_sso(&mut pkg, s)?;
     }
     merged.conservation.check()?;
     let manifest = pkg.finish()?;
