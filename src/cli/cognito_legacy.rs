@@ -20,15 +20,15 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::fail as failed;
-use crate::sources::cognito::legacy::{
-    write_loose_connections, LegacyUser, LooseUsersWriter, OIDC_FILE, USERS_FILE,
-};
 use super::cognito::{run_export_cognito, ExportCognitoArgs};
+use super::fail as failed;
 use crate::sources::cognito::client::{
     CognitoClient, CognitoClientConfig, DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT,
 };
 use crate::sources::cognito::fetch::DEFAULT_SPLIT_THRESHOLD;
+use crate::sources::cognito::legacy::{
+    write_loose_connections, LegacyUser, LooseUsersWriter, OIDC_FILE, USERS_FILE,
+};
 use crate::sources::cognito::{CognitoProvider, CognitoSsoOptions};
 use crate::sources::legacy_csv::{partial_path, OutcomeLock};
 
@@ -278,7 +278,11 @@ impl SdkBackend {
 
 impl CognitoLegacyBackend for SdkBackend {
     async fn authenticate(&self) -> Result<(), String> {
-        self.client().await?.probe().await.map_err(|e| e.to_string())
+        self.client()
+            .await?
+            .probe()
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn identity_providers(&self, pool: &str) -> Result<Vec<CognitoProvider>, String> {

@@ -93,12 +93,12 @@ pub fn match_rows(
         });
         // Dropping the receiver (on an error) stops the reader.
         drop(rx);
-        let rows = reader
-            .join()
-            .unwrap_or_else(|_| Err(MergeError::Io {
+        let rows = reader.join().unwrap_or_else(|_| {
+            Err(MergeError::Io {
                 path: csv.to_path_buf(),
                 source: std::io::Error::other("the CSV reader thread panicked"),
-            }));
+            })
+        });
         Ok::<_, MergeError>((drained?, rows?))
     })?;
     let (updates, counts) = join.resolve()?;

@@ -16,8 +16,8 @@ pub mod apply;
 pub mod assign;
 pub mod definitions;
 pub mod orgs;
-pub mod slug;
 pub(crate) mod rows;
+pub mod slug;
 
 pub use apply::{
     apply_parsed_definitions, apply_role_definitions, PermissionDiff, RoleAction,
