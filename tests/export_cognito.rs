@@ -326,7 +326,7 @@ fn fixture_pools_export_to_a_valid_package_with_roles() {
     assert!(frank.ends_with(&format!(",{0},{0},admin-role", f.pool_b)));
 
     let orgs = lines(&dir, "organizations.csv");
-    let mut sorted = vec![f.pool_a.clone(), f.pool_b.clone()];
+    let mut sorted = [f.pool_a.clone(), f.pool_b.clone()];
     sorted.sort();
     assert_eq!(orgs[1], format!(",{0},{0},,", sorted[0]));
     assert_eq!(orgs[2], format!(",{0},{0},,", sorted[1]));

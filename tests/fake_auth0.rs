@@ -351,7 +351,7 @@ async fn member_roles_via_fields_and_endpoint() {
     let members = r.body["members"].as_array().unwrap();
     for m in members {
         let i: u64 = m["user_id"].as_str().unwrap()[7..].parse().unwrap();
-        let expected = if i % 50 == 0 {
+        let expected = if i.is_multiple_of(50) {
             json!([{"id": "rol_admin", "name": "Admin"}])
         } else {
             json!([])

@@ -112,7 +112,7 @@ pub fn write_auth0_password_inputs(
             continue;
         }
         let mut rng = Rng::for_row(seed, 0xA0, i);
-        let email = if i % 7 == 0 {
+        let email = if i.is_multiple_of(7) {
             format!("USER{i}@EXAMPLE.COM")
         } else {
             format!("user{i}@example.com")
@@ -156,7 +156,7 @@ fn write_record(
     out.write_all(b"\",\"tenant\":\"t\",\"connection\":\"Username-Password-Authentication\"}\n")?;
     t.password_lines += 1;
     *records += 1;
-    if *records % 1000 == 0 {
+    if (*records).is_multiple_of(1000) {
         out.write_all(b"{\"email\":\"broken@example.com\",\"passwordHash\":\n")?;
         t.password_lines += 1;
         t.unparsable_lines += 1;

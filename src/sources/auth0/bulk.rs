@@ -691,7 +691,7 @@ mod tests {
         while text.len() < 3 * BATCH_BYTES + 1000 {
             line += 1;
             let pad = "x".repeat((line as usize * 37) % 900);
-            let eol = if line % 3 == 0 { "\r\n" } else { "\n" };
+            let eol = if line.is_multiple_of(3) { "\r\n" } else { "\n" };
             text.extend_from_slice(
                 format!("{{\"user_id\":\"u{line}\",\"p\":\"{pad}\"}}{eol}").as_bytes(),
             );

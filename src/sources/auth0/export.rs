@@ -672,7 +672,7 @@ async fn organizations_mode(
                     roles,
                 )?;
                 members_done += 1;
-                if members_done % 64 == 0 {
+                if members_done.is_multiple_of(64) {
                     progress.update(0, members_done);
                 }
             }

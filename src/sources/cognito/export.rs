@@ -552,7 +552,7 @@ mod tests {
             ("sub".to_string(), sub),
             ("name".to_string(), format!("User {i}")),
         ];
-        if i % 10 != 0 {
+        if !i.is_multiple_of(10) {
             attributes.push(("email".into(), format!("user{i}@example.com")));
         }
         CognitoUser {

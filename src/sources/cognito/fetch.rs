@@ -12,11 +12,12 @@
 //! `ListUsersInGroup` chain per group. Pages within a chain follow the
 //! pagination token; all chains share the client's `UserList` budget.
 //!
-//! Requests per export: per pool 1 `DescribeUserPool` (users listed) +
-//! ⌈users/60⌉ `ListUsers` (+ up to 16 when split, one last page per chain)
-//! + ⌈groups/60⌉ `ListGroups` + Σ⌈members(g)/60⌉ (at least 1 per group)
-//! `ListUsersInGroup` + ⌈idps/60⌉ `ListIdentityProviders` + one
-//! `DescribeIdentityProvider` per IdP; plus 1 `ListUserPools` probe per run.
+//! Requests per export: per pool 1 `DescribeUserPool` (users listed), plus
+//! ⌈users/60⌉ `ListUsers` (up to 16 more when split: one last page per
+//! chain), plus ⌈groups/60⌉ `ListGroups` and Σ⌈members(g)/60⌉ (at least 1
+//! per group) `ListUsersInGroup`, plus ⌈idps/60⌉ `ListIdentityProviders` and
+//! one `DescribeIdentityProvider` per IdP; and 1 `ListUserPools` probe per
+//! run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

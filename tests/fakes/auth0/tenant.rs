@@ -155,8 +155,8 @@ impl SyntheticTenant {
             "last_login": p.last_login,
             "logins_count": i % 10,
             "identities": [Value::Object(identity)],
-            "user_metadata": {"locale": LOCALES[(i % 4) as usize], "preferences": {"newsletter": i % 2 == 0}},
-            "app_metadata": {"plan": if i % 3 == 0 { "pro" } else { "free" }, "tenant_index": i},
+            "user_metadata": {"locale": LOCALES[(i % 4) as usize], "preferences": {"newsletter": i.is_multiple_of(2)}},
+            "app_metadata": {"plan": if i.is_multiple_of(3) { "pro" } else { "free" }, "tenant_index": i},
         })
     }
 

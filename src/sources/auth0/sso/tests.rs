@@ -82,7 +82,11 @@ fn complete_saml_with_fields_map() {
             "fieldsMap": {"email": "mail", "given_name": "firstName", "family_name": "lastName", "department": "department"}
         }
     });
-    let out = run(&[conn.clone()], &bound(&conn, vec![acme()]), false);
+    let out = run(
+        std::slice::from_ref(&conn),
+        &bound(&conn, vec![acme()]),
+        false,
+    );
     assert_eq!(out.saml.len(), 1);
     let row = &out.saml[0];
     assert_eq!(row.organization_name, "Acme");
@@ -124,7 +128,11 @@ fn oidc_secret_is_redacted_by_default() {
             "mapping": {"name": "name", "title": "title"}
         }
     });
-    let out = run(&[conn.clone()], &bound(&conn, vec![acme()]), false);
+    let out = run(
+        std::slice::from_ref(&conn),
+        &bound(&conn, vec![acme()]),
+        false,
+    );
     let row = &out.oidc[0];
     assert_eq!(row.client_id, "client_123");
     assert_eq!(row.client_secret, "");
@@ -148,7 +156,11 @@ fn oidc_secret_is_redacted_by_default() {
     assert!(raw.contains(r#""client_secret":"[REDACTED]""#));
     assert!(!raw.contains("super-secret"));
     // With --include-secrets: written, no warning, raw kept.
-    let out = run(&[conn.clone()], &bound(&conn, vec![acme()]), true);
+    let out = run(
+        std::slice::from_ref(&conn),
+        &bound(&conn, vec![acme()]),
+        true,
+    );
     assert_eq!(out.oidc[0].client_secret, "super-secret");
     assert!(out.warnings.is_empty());
     assert_eq!(out.raw, [conn]);
@@ -166,7 +178,11 @@ fn okta_with_saml_options_is_saml() {
         }
     });
     assert_eq!(classify(&conn), ConnectionClass::Saml);
-    let out = run(&[conn.clone()], &bound(&conn, vec![acme()]), false);
+    let out = run(
+        std::slice::from_ref(&conn),
+        &bound(&conn, vec![acme()]),
+        false,
+    );
     let row = &out.saml[0];
     assert_eq!(
         row.idp_metadata_url,
@@ -273,7 +289,11 @@ fn multi_org_connections_are_consolidated() {
         Some("Other"),
         json!({"domains": ["other.com", "acme.com"]}),
     );
-    let out = run(&[conn.clone()], &bound(&conn, vec![acme(), other]), false);
+    let out = run(
+        std::slice::from_ref(&conn),
+        &bound(&conn, vec![acme(), other]),
+        false,
+    );
     let row = &out.saml[0];
     assert_eq!(row.organization_name, "shared-saml");
     assert_eq!(row.organization_external_id, "con_shared");
@@ -294,7 +314,7 @@ fn missing_domains_precedes_secret_warnings() {
     });
     let bare = org("org_b", "b", None, json!({}));
     let out = run(
-        &[conn.clone()],
+        std::slice::from_ref(&conn),
         &bound(&conn, vec![bare.clone(), bare]),
         false,
     );
@@ -315,7 +335,7 @@ fn missing_domains_precedes_secret_warnings() {
         &json!({"organizationName": "x"})
     );
     assert_eq!(out.saml[0].assertion_encryption_key, "");
-    let out = run(&[conn.clone()], &[], true);
+    let out = run(std::slice::from_ref(&conn), &[], true);
     assert_eq!(out.saml[0].assertion_encryption_key, "K");
     assert_eq!(codes(&out), ["missing_domains"]);
 }
@@ -328,7 +348,7 @@ fn include_secrets_keeps_oidc_connections_without_a_secret() {
         "options": {"client_id": "cid", "discoveryUrl": "https://i/.well-known/openid-configuration"}
     });
     let acme_binding = bound(&conn, vec![acme()]);
-    let out = run(&[conn.clone()], &acme_binding, true);
+    let out = run(std::slice::from_ref(&conn), &acme_binding, true);
     assert_eq!(out.oidc.len(), 1);
     assert_eq!(out.oidc[0].client_secret, "");
     assert_eq!(out.proxy_routes.len(), 1);
