@@ -201,7 +201,11 @@ fn waad_and_google_apps_are_oidc() {
         "options": {"client_id": "azure-client", "client_secret": "azure-secret", "tenant_domain": "contoso.onmicrosoft.com"}
     });
     assert_eq!(classify(&waad), ConnectionClass::Oidc);
-    let out = run(&[waad.clone()], &bound(&waad, vec![acme()]), false);
+    let out = run(
+        std::slice::from_ref(&waad),
+        &bound(&waad, vec![acme()]),
+        false,
+    );
     assert_eq!(out.oidc[0].client_id, "azure-client");
     assert_eq!(
         out.oidc[0].discovery_endpoint,
@@ -214,7 +218,11 @@ fn waad_and_google_apps_are_oidc() {
         "options": {"client_id": "google-client", "client_secret": "google-secret"}
     });
     assert_eq!(classify(&google), ConnectionClass::Oidc);
-    let out = run(&[google.clone()], &bound(&google, vec![acme()]), false);
+    let out = run(
+        std::slice::from_ref(&google),
+        &bound(&google, vec![acme()]),
+        false,
+    );
     assert_eq!(out.oidc[0].client_id, "google-client");
     assert_eq!(
         out.oidc[0].discovery_endpoint,
@@ -231,7 +239,7 @@ fn unsupported_strategies_are_skipped() {
         classify(&db),
         ConnectionClass::Unsupported { enterprise: false }
     );
-    let out = run(&[db.clone()], &[], false);
+    let out = run(std::slice::from_ref(&db), &[], false);
     assert!(out.saml.is_empty() && out.oidc.is_empty() && out.proxy_routes.is_empty());
     assert_eq!(
         warning_lines(&out),
