@@ -30,6 +30,7 @@ use crate::package::jsonl::JsonlRecord;
 use crate::package::upload::encode_user;
 use crate::package::writer::{create_private_file, EncodedUsers};
 use crate::package::MigrationPackageWriter;
+use crate::sources::pipeline;
 
 /// Fields requested from the export job: everything the user mapping reads.
 pub const EXPORT_FIELDS: [&str; 14] = [
@@ -95,6 +96,8 @@ pub enum BulkError {
     Spill(#[from] crate::spill::SpillError),
     #[error("Auth0 bulk export: {0}")]
     Checkpoint(String),
+    #[error("Auth0 bulk export: {0}")]
+    Pipeline(#[from] crate::sources::pipeline::PipelineError),
     #[error("Auth0 bulk export join: cannot encode a record: {0}")]
     Encode(String),
 }
@@ -316,13 +319,12 @@ impl LineSplitter {
     }
 }
 
-/// Reads a downloaded job file — gzip (sniffed by its magic bytes) or plain
-/// NDJSON — on a reader thread, handing batches of lines to `on_batch` on
-/// the calling thread while the next batch is being read (and gunzipped).
-fn read_job_batches<F>(path: &Path, mut on_batch: F) -> Result<(), BulkError>
-where
-    F: FnMut(LineBatch) -> Result<(), BulkError>,
-{
+/// The batches of a downloaded job file — gzip (sniffed by its magic bytes)
+/// or plain NDJSON — read and gunzipped on a reader thread, at most two
+/// batches ahead of the consumer; dropping the iterator stops the thread.
+fn job_batches(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<LineBatch, BulkError>> + Send + use<>, BulkError> {
     let file_err = |message: String| BulkError::File {
         path: path.to_path_buf(),
         message,
@@ -338,36 +340,47 @@ where
         Box::new(file)
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<LineBatch, String>>(2);
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
+    std::thread::Builder::new()
+        .name("auth0-job-reader".into())
+        .spawn(move || {
             let mut splitter = LineSplitter {
                 line_no: 0,
                 carry: Vec::new(),
                 skipping: false,
             };
             loop {
-                match splitter.next_batch(&mut reader) {
+                let next = match splitter.next_batch(&mut reader) {
                     Ok(None) => return,
-                    Ok(Some(batch)) => {
-                        if tx.send(Ok(batch)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(format!(
-                            "cannot be read ({e}); is the gzip stream truncated?"
-                        )));
-                        return;
-                    }
+                    Ok(Some(batch)) => Ok(batch),
+                    Err(e) => Err(format!(
+                        "cannot be read ({e}); is the gzip stream truncated?"
+                    )),
+                };
+                let failed = next.is_err();
+                if tx.send(next).is_err() || failed {
+                    return;
                 }
             }
-        });
-        // Dropping the receiver on an early return stops the reader.
-        for batch in rx {
-            on_batch(batch.map_err(file_err)?)?;
-        }
-        Ok(())
-    })
+        })
+        .map_err(|e| file_err(format!("cannot start the reader thread: {e}")))?;
+    let path = path.to_path_buf();
+    Ok(rx.into_iter().map(move |batch| {
+        batch.map_err(|message| BulkError::File {
+            path: path.clone(),
+            message,
+        })
+    }))
+}
+
+/// Calls `on_batch` with each batch of a job file, in file order.
+fn read_job_batches<F>(path: &Path, mut on_batch: F) -> Result<(), BulkError>
+where
+    F: FnMut(LineBatch) -> Result<(), BulkError>,
+{
+    for batch in job_batches(path)? {
+        on_batch(batch?)?;
+    }
+    Ok(())
 }
 
 /// Counts one unparsable line.
@@ -433,10 +446,34 @@ struct EncodedRun {
     users: u64,
 }
 
-fn write_err_panic(path: &Path) -> BulkError {
-    BulkError::File {
-        path: path.to_path_buf(),
-        message: "the package writer thread panicked".into(),
+/// Batches of the users-only export encoding or waiting for the writer
+/// (4 MiB of job lines each).
+const IN_FLIGHT: usize = 4;
+
+/// One batch of job lines, mapped and encoded.
+struct EncodedBatch {
+    lines: u64,
+    /// Unparsable line numbers, ascending.
+    junk: Vec<u64>,
+    runs: Vec<EncodedRun>,
+}
+
+/// Maps and encodes a batch in runs of 512 lines, in parallel.
+fn encode_batch(batch: &LineBatch, include_federated: bool) -> EncodedBatch {
+    let runs: Vec<EncodedRun> = batch
+        .lines
+        .par_chunks(512)
+        .map(|chunk| encode_run(batch, chunk, include_federated))
+        .collect();
+    let mut junk: Vec<u64> = batch.overlong.clone();
+    for run in &runs {
+        junk.extend_from_slice(&run.junk);
+    }
+    junk.sort_unstable();
+    EncodedBatch {
+        lines: (batch.lines.len() + batch.overlong.len()) as u64,
+        junk,
+        runs,
     }
 }
 
@@ -569,53 +606,29 @@ pub async fn export_users(
         path: path.clone(),
         message: e.to_string(),
     };
-    // Stages: the reader thread gunzips and splits lines → this thread maps
-    // and encodes runs of lines in parallel (rayon) → the writer thread
-    // appends them in file order while the next batch is encoded.
-    let read = tokio::task::block_in_place(|| {
-        let pkg = &mut *pkg;
-        std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<EncodedRun>>(2);
-            let writer = scope.spawn(move || {
-                for runs in rx {
-                    for run in runs {
-                        pkg.write_encoded_users(
-                            &run.rows,
-                            run.upload_ids.iter().map(String::as_str),
-                        )
-                        .map_err(write_err)?;
-                    }
-                }
-                Ok::<(), BulkError>(())
-            });
-            let read = read_job_batches(&path, |batch| {
-                outcome.lines += (batch.lines.len() + batch.overlong.len()) as u64;
-                let runs: Vec<EncodedRun> = batch
-                    .lines
-                    .par_chunks(512)
-                    .map(|chunk| encode_run(&batch, chunk, include_federated))
-                    .collect();
-                let mut junk: Vec<u64> = batch.overlong.clone();
-                for run in &runs {
-                    junk.extend_from_slice(&run.junk);
-                    outcome.users += run.users;
-                }
-                junk.sort_unstable();
-                for no in junk {
+    // The shared export pipeline: the reader thread gunzips and splits
+    // lines → batches are mapped and encoded in parallel (runs of 512 lines
+    // on rayon) → the writer appends them in file order.
+    tokio::task::block_in_place(|| {
+        pipeline::run(
+            job_batches(&path)?,
+            |batch: LineBatch| Ok::<_, BulkError>(encode_batch(&batch, include_federated)),
+            |encoded: EncodedBatch| {
+                outcome.lines += encoded.lines;
+                for no in encoded.junk {
                     note_junk(&mut outcome, no);
                 }
-                // A closed channel means the writer failed: its error wins.
-                let _ = tx.send(runs);
+                for run in encoded.runs {
+                    outcome.users += run.users;
+                    pkg.write_encoded_users(&run.rows, run.upload_ids.iter().map(String::as_str))
+                        .map_err(write_err)?;
+                }
                 Ok(())
-            });
-            drop(tx);
-            let written = writer
-                .join()
-                .unwrap_or_else(|_| Err(write_err_panic(&path)));
-            written.and(read)
-        })
-    });
-    read?;
+            },
+            IN_FLIGHT,
+            &|_| {},
+        )
+    })?;
     if outcome.unparsable > 0 {
         pkg.warn(&unparsable_lines_warning(&outcome))?;
     }
