@@ -48,7 +48,7 @@ start=$(date +%s.%N)
   env AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret AWS_EC2_METADATA_DISABLED=true \
   "$BIN/workos-migrate" export cognito --region "$REGION" --user-pool-ids "$IDS" \
     --endpoint-url "http://127.0.0.1:$PORT" --entities "$ENTITIES" --rate-limit "$RATE" \
-    --output-dir "$OUT/pkg" --quiet > "$OUT/run.out" 2> "$OUT/run.err" \
+    --output-dir "$OUT/pkg" > "$OUT/run.out" 2> "$OUT/run.err" \
   || { cat "$OUT/run.err" >&2; exit 1; }
 steal_after=$(awk '/^cpu /{print $9}' /proc/stat)
 read -r secs kb user sys < <(tail -n 1 "$OUT/run.time")
@@ -65,3 +65,9 @@ echo "export cognito $POOLS pool(s) x $USERS users (--entities $ENTITIES, rate $
   "peak RSS $((kb / 1024)) MB, CPU ${user}s user + ${sys}s sys," \
   "steal $(( (steal_after - steal_before) * 1000 / $(getconf CLK_TCK) )) ms," \
   "load before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)"
+requests=$(grep -o "Cognito requests: .*" "$OUT/run.out" || true)
+echo "  $requests"
+if [ "$RATE" != off ]; then
+  user_list=$(echo "$requests" | grep -o "[0-9]* UserList" | grep -o "[0-9]*")
+  python3 -c "b = $user_list / $RATE; print(f'  UserList budget: {$user_list} requests / $RATE per s = {b:.1f} s; run {$secs} s = {$secs / b:.3f} x (target <= 1.15 x)')"
+fi
