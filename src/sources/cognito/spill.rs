@@ -1,12 +1,11 @@
-//! Per-pool user records on disk, handed back sorted by external id with
-//! bounded memory.
+//! Per-pool user records on disk, handed back bucket by bucket (each sorted
+//! by external id) with bounded memory.
 //!
 //! Pages arrive from many concurrent listings (partitions of a pool, its
 //! groups, other pools) in an order that depends on timing. Every record is
-//! appended to one of [`BUCKETS`] bucket files of its pool, chosen by the
-//! first three characters of its key (the external id: `sub` is a lowercase
-//! UUID, so the buckets are `000`…`fff` in order, plus one for anything
-//! else).
+//! appended to one of [`BUCKETS`] bucket files of its pool, chosen by a
+//! stable hash of its key (the external id), so buckets stay small whatever
+//! the ids look like; buckets are written in bucket order, each sorted.
 //! Each bucket is later loaded alone and sorted by (key, kind, group, bytes),
 //! which puts a user next to its group memberships and makes the package
 //! independent of listing order and of how a pool was partitioned. Memory is
@@ -20,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::CognitoUser;
 
-/// Buckets per pool: 4096 three-hex-digit prefixes and one for other keys.
+/// Buckets per pool (a prime, for the hash).
 pub const BUCKETS: usize = 4097;
 
 /// Errors of the spill; they name the temporary file.
@@ -55,21 +54,12 @@ pub struct SpilledRecord {
     pub user: Option<CognitoUser>,
 }
 
-/// The bucket of a key: its first three characters as a lowercase hex
-/// number, else the last bucket.
+/// The bucket of a key: a stable hash of it (FNV-1a), so users spread
+/// evenly over the buckets whatever their ids look like (a prefix would put
+/// every user of a pool whose ids share a prefix into one bucket and load
+/// them all at once).
 pub fn bucket_of(key: &str) -> usize {
-    let hex = |b: u8| match b {
-        b'0'..=b'9' => Some(usize::from(b - b'0')),
-        b'a'..=b'f' => Some(usize::from(b - b'a' + 10)),
-        _ => None,
-    };
-    match key.as_bytes() {
-        [a, b, c, ..] => match (hex(*a), hex(*b), hex(*c)) {
-            (Some(x), Some(y), Some(z)) => x * 256 + y * 16 + z,
-            _ => BUCKETS - 1,
-        },
-        _ => BUCKETS - 1,
-    }
+    (crate::spill::key_hash(key.as_bytes()) % BUCKETS as u64) as usize
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -357,12 +347,18 @@ mod tests {
     }
 
     #[test]
-    fn buckets_follow_hex_prefixes() {
-        assert_eq!(bucket_of("000aa"), 0);
-        assert_eq!(bucket_of("00f"), 15);
-        assert_eq!(bucket_of("fff-x"), 4095);
-        assert_eq!(bucket_of("Zed"), 4096);
-        assert_eq!(bucket_of("ab"), 4096);
+    fn buckets_spread_keys_that_share_a_prefix() {
+        // 16 keys per first hex digit, the rest of the id counting up: the
+        // shape of the fake's synthetic subs (and of any sequential ids).
+        let mut used = std::collections::HashSet::new();
+        for i in 0..40_000u64 {
+            let key = format!("{:x}{:07x}-0000-4000-8000-000000000000", i % 16, i / 16);
+            let b = bucket_of(&key);
+            assert!(b < BUCKETS);
+            used.insert(b);
+        }
+        assert!(used.len() > BUCKETS * 9 / 10, "{} buckets used", used.len());
+        assert_eq!(bucket_of("same"), bucket_of("same"));
     }
 
     #[test]
@@ -380,7 +376,10 @@ mod tests {
             p.push("abc2", RecordKind::Group, 1, None).unwrap();
             assert_eq!(p.records(), 4);
         }
-        let data = spill.pool(1).take_bucket(bucket_of("abc1")).unwrap();
+        let mut data = spill.pool(1).take_bucket(bucket_of("abc1")).unwrap();
+        if bucket_of("abc2") != bucket_of("abc1") {
+            data.extend(spill.pool(1).take_bucket(bucket_of("abc2")).unwrap());
+        }
         let recs = sorted_records(&data, Path::new("t")).unwrap();
         let keys: Vec<(&str, RecordKind, u32)> = recs
             .iter()
