@@ -8,7 +8,7 @@
 #
 #   bash benches/cognito_run.sh                      # 1M users in 1 pool, limits off
 #   COGNITO_USERS=10000000 bash benches/cognito_run.sh     # 10M users (RSS)
-#   RATE=30 POOLS=3 COGNITO_USERS=33334 GROUPS=3 ENTITIES=all bash benches/cognito_run.sh
+#   RATE=30 POOLS=3 COGNITO_USERS=33334 COGNITO_GROUPS=3 ENTITIES=all bash benches/cognito_run.sh
 #                                                    # 100k users in 3 pools at 30 UserList req/s
 #   SKIP_BUILD=1 ...                                 # use the binaries already built
 #
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS="${COGNITO_USERS:-1000000}"   # per pool
 POOLS="${POOLS:-1}"
-GROUPS="${GROUPS:-0}"
+COGNITO_GROUPS="${COGNITO_GROUPS:-0}"   # (not GROUPS: a bash builtin)
 ENTITIES="${ENTITIES:-users,organizations,memberships}"
 RATE="${RATE:-off}"
 PORT="${PORT:-18083}"
@@ -32,7 +32,7 @@ TIME=/usr/bin/time
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-FAKE_ARGS=(--port "$PORT" --synthetic-pools "$POOLS" --synthetic-users "$USERS" --synthetic-groups "$GROUPS")
+FAKE_ARGS=(--port "$PORT" --synthetic-pools "$POOLS" --synthetic-users "$USERS" --synthetic-groups "$COGNITO_GROUPS")
 [ "$RATE" != off ] && FAKE_ARGS+=(--user-list-rps "$RATE")
 "$BIN/examples/fake-cognito" "${FAKE_ARGS[@]}" > "$OUT/fake.log" 2>&1 &
 FAKE=$!

@@ -29,16 +29,7 @@ pub struct Matched {
     pub rows: u64,
 }
 
-/// Rows of the CSV handed from the reader thread to the join at a time.
-const ROW_BATCH: usize = 4096;
-
-/// One CSV row as the join needs it: row number, email key, blocked.
-type RowKey = (u64, String, bool);
-
-/// First pass: spills the password records and the rows of `csv`, then
-/// joins. The CSV is parsed on a second thread while this one scans the
-/// password file (a bounded channel of row batches between them; the join
-/// does not depend on the order of its inputs).
+/// First pass: spills the password records and the rows of `csv`, then joins.
 pub fn match_rows(
     passwords: &Path,
     csv: &Path,
@@ -46,61 +37,20 @@ pub fn match_rows(
     partitions: usize,
 ) -> Result<Matched, MergeError> {
     let mut join = EmailJoin::new(partitions)?;
-    let mut cursor = RowCursor::open(csv)?;
-    let push_rows = |join: &mut EmailJoin, batch: Vec<RowKey>| -> Result<(), MergeError> {
-        for (row, key, blocked) in batch {
-            join.push_row(row, &key, blocked)?;
-        }
-        Ok(())
-    };
-    let (scan, rows) = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RowKey>>(4);
-        let reader = scope.spawn(move || -> Result<u64, MergeError> {
-            let mut rows = 0;
-            let mut batch = Vec::with_capacity(ROW_BATCH);
-            while let Some(row) = cursor.advance()? {
-                rows = row;
-                let key = email_key(cursor.field(columns.email));
-                let blocked = columns
-                    .metadata
-                    .is_some_and(|m| is_blocked(cursor.field(m)));
-                batch.push((row, key, blocked));
-                if batch.len() == ROW_BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(ROW_BATCH));
-                    if tx.send(full).is_err() {
-                        return Ok(rows); // the join stopped; its error is reported
-                    }
-                }
-            }
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            Ok(rows)
-        });
-        let scanned = scan_password_file::<MergeError>(passwords, |line, key, hash| {
-            join.push_password(line, key, hash)?;
-            // Keep the reader moving while the password file is scanned.
-            while let Ok(batch) = rx.try_recv() {
-                push_rows(&mut join, batch)?;
-            }
-            Ok(())
-        });
-        let drained = scanned.and_then(|scan| {
-            for batch in rx.iter() {
-                push_rows(&mut join, batch)?;
-            }
-            Ok(scan)
-        });
-        // Dropping the receiver (on an error) stops the reader.
-        drop(rx);
-        let rows = reader.join().unwrap_or_else(|_| {
-            Err(MergeError::Io {
-                path: csv.to_path_buf(),
-                source: std::io::Error::other("the CSV reader thread panicked"),
-            })
-        });
-        Ok::<_, MergeError>((drained?, rows?))
+    let scan = scan_password_file::<MergeError>(passwords, |line, key, hash| {
+        join.push_password(line, key, hash)
+            .map_err(MergeError::from)
     })?;
+    let mut cursor = RowCursor::open(csv)?;
+    let mut rows = 0;
+    while let Some(row) = cursor.advance()? {
+        rows = row;
+        let key = email_key(cursor.field(columns.email));
+        let blocked = columns
+            .metadata
+            .is_some_and(|m| is_blocked(cursor.field(m)));
+        join.push_row(row, &key, blocked)?;
+    }
     let (updates, counts) = join.resolve()?;
     Ok(Matched {
         updates,
