@@ -17,6 +17,7 @@
 //! - [`totp`]: `enroll-totp` — TOTP secrets read, checked and enrolled.
 //! - [`workos`]: the WorkOS REST client, rate limiter and retry rule.
 //! - [`import`]: the `import` command: CSV rows → WorkOS users, memberships, roles.
+//! - [`telemetry`]: request logging (`-v`, `RUST_LOG`) and the per-API-call event.
 //! - [`cli`]: clap types and thin dispatch.
 
 pub mod analyze;
@@ -31,6 +32,7 @@ pub mod roles;
 pub mod sources;
 pub mod spill;
 pub mod synth;
+pub mod telemetry;
 pub mod templates;
 pub mod totp;
 pub mod validate;

@@ -1,6 +1,6 @@
 //! `workos-migrate` binary entry point: loads `.env` from the working
-//! directory (existing variables win), parses the command line and exits with
-//! the command's code.
+//! directory (existing variables win), parses the command line, installs the
+//! request log (`-v`, `RUST_LOG`) and exits with the command's code.
 
 use clap::Parser;
 
@@ -14,6 +14,7 @@ fn main() -> anyhow::Result<()> {
         ),
     }
     let cli = workos_migrate::cli::Cli::parse();
+    workos_migrate::telemetry::init(cli.verbose);
     let code = workos_migrate::cli::dispatch(cli);
     std::process::exit(code);
 }

@@ -13,6 +13,7 @@ pub mod auth0_legacy;
 pub mod clerk;
 pub mod cognito;
 pub mod cognito_legacy;
+pub mod completions;
 pub mod firebase;
 pub mod import;
 pub mod import_package;
@@ -34,6 +35,9 @@ use crate::validate::ValidateCsvOptions;
     propagate_version = true
 )]
 pub struct Cli {
+    /// Log every API call (method, path, status, latency, attempt, request id) to stderr; -vv also logs each attempt as it starts. RUST_LOG works too
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -73,6 +77,8 @@ pub enum Command {
     MergePasswords(merge_passwords::MergePasswordsArgs),
     /// Import a migration package into WorkOS — users, organizations, memberships, roles, and TOTP factors (SSO connections are handoff-only, never auto-created)
     ImportPackage(import_package::ImportPackageArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +257,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         }
         Command::EnrollTotp(a) => totp::run_enroll_totp(a, &mut out, &mut err),
         Command::Import(a) => import::run_import_command(a, &mut out, &mut err),
+        Command::Completions(a) => completions::run_completions(a, &mut out, &mut err),
         Command::Query(a) => {
             let opts = QueryOptions {
                 sql: a.sql,

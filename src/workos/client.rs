@@ -18,6 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use crate::telemetry::{request_id, transport_kind, ApiCall, Outcome};
+
 use super::error::{ApiError, TransportKind, WorkOsError};
 use super::rate_limiter::RateLimiter;
 use super::retry::{Jitter, RetryPolicy};
@@ -542,7 +544,9 @@ impl WorkOsClient {
                 if attempt > 0 {
                     inner.retries.fetch_add(1, Ordering::Relaxed);
                 }
-                let r = self.attempt(call, idempotency_key.as_deref()).await;
+                let r = self
+                    .attempt(call, idempotency_key.as_deref(), attempt + 1)
+                    .await;
                 inner.in_flight.fetch_sub(1, Ordering::Relaxed);
                 r
             };
@@ -588,8 +592,10 @@ impl WorkOsClient {
         &self,
         call: &Call<'_>,
         idempotency_key: Option<&str>,
+        attempt: u32,
     ) -> Result<Vec<u8>, WorkOsError> {
         let inner = &self.inner;
+        let log = ApiCall::start("workos", call.method.as_str(), &call.path, attempt);
         let url = format!("{}{}", inner.base, call.path);
         let mut req = inner
             .http
@@ -610,9 +616,16 @@ impl WorkOsClient {
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
-        let resp = req.send().await.map_err(transport_error)?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                log.finish(Outcome::Transport(transport_kind(&e)), None);
+                return Err(transport_error(e));
+            }
+        };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        log.finish(Outcome::Status(status), request_id(&headers).as_deref());
         let bytes = resp.bytes().await.map_err(transport_error)?;
         if (200..300).contains(&status) {
             return Ok(bytes.to_vec());
@@ -633,12 +646,6 @@ fn bearer(key: &ApiKey) -> Result<HeaderValue, reqwest::header::InvalidHeaderVal
     Ok(v)
 }
 
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
 
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {

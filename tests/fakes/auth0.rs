@@ -16,6 +16,8 @@
 //! - Scope modes, a per-tenant requests-per-second limit with the
 //!   `x-ratelimit-*` headers, per-route fault injection (status, 429, delay,
 //!   dropped connection), request/status counting and max in flight.
+//! - Every answer carries a request id: `X-Auth0-RequestId` on the API and
+//!   token endpoint, `x-amz-request-id` on job downloads (as S3 does).
 //!
 //! The server is a hand-written accept loop on hyper's HTTP/1 connection
 //! (as in `workos.rs`) so a fault can close a connection without any
@@ -378,9 +380,11 @@ impl FakeAuth0 {
     pub fn reset_counters(&self) {
         let mut s = self.lock();
         let in_flight = s.counters.in_flight;
+        let responses = s.counters.responses;
         s.counters = Counters {
             in_flight,
             max_in_flight: in_flight,
+            responses,
             ..Counters::default()
         };
     }
@@ -414,6 +418,8 @@ struct Counters {
     by_status: HashMap<u16, usize>,
     in_flight: usize,
     max_in_flight: usize,
+    /// Responses given so far (their request ids count up).
+    responses: u64,
 }
 
 /// A fixed 1-second window aligned to epoch seconds.
@@ -799,11 +805,23 @@ async fn handle(
     if tracked {
         s.counters.in_flight = s.counters.in_flight.saturating_sub(1);
     }
-    if let Ok(response) = &result {
+    let mut result = result;
+    if let Ok(response) = &mut result {
         *s.counters
             .by_status
             .entry(response.status().as_u16())
             .or_default() += 1;
+        // Auth0 tags every answer with `X-Auth0-RequestId` (20 hex
+        // digits); signed S3 downloads carry `x-amz-request-id` instead.
+        s.counters.responses += 1;
+        let (name, id) = if route == Some(Route::Download) {
+            ("x-amz-request-id", format!("{:016X}", s.counters.responses))
+        } else {
+            ("x-auth0-requestid", format!("{:020x}", s.counters.responses))
+        };
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(name, v);
+        }
     }
     result
 }

@@ -30,6 +30,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
 use crate::sources::sso::http::{error_text, retry_after, sanitize};
+use crate::telemetry::{self, ApiCall, Outcome};
 use crate::workos::client::encode_segment;
 use crate::workos::RateLimiter;
 
@@ -321,7 +322,9 @@ impl Auth0Client {
         let url = self.config.tenant.url("/oauth/token");
         let mut attempt = 0u32;
         let resp = loop {
+            let log = ApiCall::start("auth0", "POST", &url, attempt + 1);
             let sent = self.http.post(&url).json(&body).send().await;
+            log_response(log, &sent);
             match sent {
                 Ok(r) if r.status().is_server_error() && attempt < self.config.max_retries => {}
                 Ok(r)
@@ -420,8 +423,10 @@ impl Auth0Client {
         let mut retries = 0u32;
         let mut limited = 0u32;
         let mut renewed = false;
+        let mut attempt = 0u32;
         loop {
             let token = self.access_token(false).await?;
+            attempt += 1;
             let sent = {
                 let _permit =
                     self.in_flight
@@ -442,7 +447,10 @@ impl Auth0Client {
                 if let Some(b) = body {
                     req = req.json(b);
                 }
-                match req.send().await {
+                let log = ApiCall::start("auth0", method.as_str(), &route, attempt);
+                let sent = req.send().await;
+                log_response(log, &sent);
+                match sent {
                     Ok(resp) => {
                         self.observe_limits(resp.headers());
                         let status = resp.status();
@@ -795,13 +803,15 @@ impl Auth0Client {
         let shown = path_only(location);
         let mut retries = 0u32;
         loop {
-            let outcome = match self
+            let log = ApiCall::start("auth0", "GET", &shown, retries + 1);
+            let sent = self
                 .http
                 .get(location)
                 .timeout(Duration::from_secs(3600))
                 .send()
-                .await
-            {
+                .await;
+            log_response(log, &sent);
+            let outcome = match sent {
                 Ok(r) if r.status().is_success() => return Ok(r),
                 Ok(r) => {
                     let status = r.status();
@@ -835,6 +845,17 @@ impl Auth0Client {
             tokio::time::sleep(outcome.1.unwrap_or_else(|| self.backoff(retries))).await;
             retries += 1;
         }
+    }
+}
+
+/// Logs one attempt when its response head (or its failure) arrives.
+fn log_response(log: ApiCall<'_>, sent: &Result<reqwest::Response, reqwest::Error>) {
+    match sent {
+        Ok(r) => log.finish(
+            Outcome::Status(r.status().as_u16()),
+            telemetry::request_id(r.headers()).as_deref(),
+        ),
+        Err(e) => log.finish(Outcome::Transport(telemetry::transport_kind(e)), None),
     }
 }
 

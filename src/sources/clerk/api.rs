@@ -128,7 +128,7 @@ impl ClerkClient {
             .append_pair("limit", &PAGE_LIMIT.to_string())
             .append_pair("offset", &offset.to_string());
         let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
-        let body = http::send_with_retry(&self.retry, || {
+        let body = http::send_with_retry("clerk", &self.retry, || {
             self.http
                 .get(url.clone())
                 .bearer_auth(&self.secret_key)

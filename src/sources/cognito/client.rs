@@ -30,6 +30,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_cognitoidentityprovider::config::http::HttpResponse;
 use aws_sdk_cognitoidentityprovider::config::{Credentials, Region};
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cognitoidentityprovider::operation::RequestId;
 use aws_sdk_cognitoidentityprovider::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_cognitoidentityprovider::types::UserType;
 use aws_sdk_cognitoidentityprovider::Client;
@@ -37,6 +38,7 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::{CognitoProvider, CognitoUser};
 use crate::workos::retry::{Jitter, RetryPolicy};
+use crate::telemetry::{ApiCall, Outcome};
 use crate::workos::RateLimiter;
 
 /// `ListUsers` / `ListUsersInGroup` page size (Cognito's maximum).
@@ -266,6 +268,30 @@ where
     }
 }
 
+/// Logs a failed attempt: HTTP status and AWS error code of a service
+/// error, else the kind of failure; the request id when AWS sent one.
+fn log_failure<E>(log: ApiCall<'_>, err: &SdkError<E, HttpResponse>)
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let outcome = match err {
+        SdkError::ServiceError(ctx) => Outcome::Service {
+            status: Some(ctx.raw().status().as_u16()),
+            code: err.code().unwrap_or("UnknownError"),
+        },
+        SdkError::ResponseError(ctx) => Outcome::Service {
+            status: Some(ctx.raw().status().as_u16()),
+            code: "ResponseError",
+        },
+        SdkError::TimeoutError(_) => Outcome::Transport("timeout"),
+        SdkError::DispatchFailure(d) if d.is_timeout() => Outcome::Transport("timeout"),
+        SdkError::DispatchFailure(d) if d.is_io() => Outcome::Transport("io"),
+        SdkError::DispatchFailure(_) => Outcome::Transport("dispatch"),
+        _ => Outcome::Transport("client"),
+    };
+    log.finish(outcome, err.request_id());
+}
+
 /// `target` text of a pool.
 fn pool_target(pool: &str) -> String {
     format!("pool {pool}")
@@ -404,6 +430,7 @@ impl CognitoClient {
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        T: RequestId,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let (limiter, counter) = match category {
@@ -415,9 +442,17 @@ impl CognitoClient {
         loop {
             limiter.acquire().await;
             counter.fetch_add(1, Ordering::Relaxed);
+            let log = ApiCall::start_operation("cognito", operation, retries + 1);
             let err = match attempt().await {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
+                Ok(v) => {
+                    // The AWS JSON protocol answers every success with 200.
+                    log.finish(Outcome::Status(200), v.request_id());
+                    return Ok(v);
+                }
+                Err(e) => {
+                    log_failure(log, &e);
+                    e
+                }
             };
             let (message, throttled) = match classify(err, operation, target, &self.secrets) {
                 Failure::Fatal(e) => return Err(e),

@@ -226,7 +226,7 @@ impl IdentityPlatformClient {
     async fn get(&self, url: &reqwest::Url) -> Result<Value, IdentityPlatformError> {
         let token = self.tokens.access_token().await?;
         let path = path_of(url);
-        let body = http::send_with_retry(&self.retry, || {
+        let body = http::send_with_retry("google", &self.retry, || {
             self.http
                 .get(url.clone())
                 .bearer_auth(&token)

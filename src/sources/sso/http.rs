@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the SSO API clients (Clerk Backend API, Google
-//! OAuth and Identity Platform): bounded retries and error bodies that are
-//! short, single-line and free of credentials.
+//! OAuth and Identity Platform): bounded retries, one request-log event per
+//! attempt ([`crate::telemetry`]) and error bodies that are short,
+//! single-line and free of credentials.
 //!
 //! Retry rule: HTTP 429 waits for `Retry-After` (seconds or an HTTP date;
 //! exponential backoff when absent); 5xx responses, timeouts and connection
@@ -13,6 +14,8 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
+
+use crate::telemetry::{self, ApiCall, Outcome};
 
 /// Longest error body kept in a message, in characters.
 pub const MAX_BODY_CHARS: usize = 200;
@@ -71,16 +74,33 @@ pub enum HttpFailure {
     Transport(String),
 }
 
-/// Sends the request built by `build` (called once per attempt) and returns
-/// the 2xx body, retrying per `policy`.
-pub async fn send_with_retry<F>(policy: &RetryPolicy, build: F) -> Result<String, HttpFailure>
+/// Sends the request built by `build` (called once per attempt) to
+/// `service` (named in the request log) and returns the 2xx body, retrying
+/// per `policy`.
+pub async fn send_with_retry<F>(
+    service: &'static str,
+    policy: &RetryPolicy,
+    build: F,
+) -> Result<String, HttpFailure>
 where
     F: Fn() -> RequestBuilder,
 {
     let mut waited = Duration::ZERO;
     let mut retry = 0u32;
     loop {
-        let (failure, delay) = match build().send().await {
+        let (client, request) = build().build_split();
+        let request = request.map_err(|e| HttpFailure::Transport(error_text(&e)))?;
+        let method = request.method().clone();
+        let log = ApiCall::start(service, method.as_str(), request.url().as_str(), retry + 1);
+        let sent = client.execute(request).await;
+        match &sent {
+            Ok(r) => log.finish(
+                Outcome::Status(r.status().as_u16()),
+                telemetry::request_id(r.headers()).as_deref(),
+            ),
+            Err(e) => log.finish(Outcome::Transport(telemetry::transport_kind(e)), None),
+        }
+        let (failure, delay) = match sent {
             Ok(resp) => {
                 let status = resp.status();
                 let retry_after = retry_after(resp.headers());

@@ -211,7 +211,7 @@ impl GoogleTokenProvider {
         let now = chrono::Utc::now().timestamp();
         let assertion = sign_assertion(&self.key, &self.client_email, &self.token_uri, now);
         let started = Instant::now();
-        let body = http::send_with_retry(&self.retry, || {
+        let body = http::send_with_retry("google", &self.retry, || {
             self.http
                 .post(&self.token_uri)
                 .header(reqwest::header::ACCEPT, "application/json")
