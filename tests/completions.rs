@@ -85,6 +85,10 @@ fn bash_script_parses_and_completes_ex_to_export_and_export_template() {
     assert_eq!(reply, vec!["auth0".to_string()]);
     let reply = complete(&path, &["workos-migrate", "import-package", "--dry"]);
     assert_eq!(reply, vec!["--dry-run".to_string()]);
+    let reply = complete(&path, &["workos-migrate", "export", "auth0", "--dom"]);
+    assert_eq!(reply, vec!["--domain".to_string()]);
+    let reply = complete(&path, &["workos-migrate", "completions", "fi"]);
+    assert_eq!(reply, vec!["fish".to_string()]);
 }
 
 #[test]
