@@ -155,7 +155,7 @@ impl<'a> ApiCall<'a> {
         };
         tracing::trace!(
             target: API_TARGET,
-            service = call.service,
+            service = %call.service,
             method = %call.method,
             path = %call.path,
             attempt = call.attempt,
@@ -176,8 +176,8 @@ impl<'a> ApiCall<'a> {
         };
         tracing::trace!(
             target: API_TARGET,
-            service = call.service,
-            operation = call.operation,
+            service = %call.service,
+            operation = call.operation.map(display),
             attempt = call.attempt,
             "api request"
         );
@@ -195,15 +195,15 @@ impl<'a> ApiCall<'a> {
         };
         tracing::debug!(
             target: API_TARGET,
-            service = self.service,
+            service = %self.service,
             method = %self.method,
             path = %self.path,
-            operation = self.operation,
+            operation = self.operation.map(display),
             status,
-            error,
+            error = error.map(display),
             latency_ms,
             attempt = self.attempt,
-            request_id,
+            request_id = request_id.map(display),
             "api call"
         );
     }

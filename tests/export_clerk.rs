@@ -769,12 +769,16 @@ fn transform_clerk_is_a_deprecated_alias() {
         .starts_with("\nClerk package export complete\n  Package: "));
     assert_eq!(count(&manifest(&dir), "users"), 18);
 
+    // Every output path is in the temporary directory: a case that went
+    // further than expected must not write into the repository.
+    let stray_dir = s(&tmp.path().join("x"));
+    let stray_csv = s(&tmp.path().join("out.csv"));
     let r = transform(&[
         "--input",
         "/nonexistent/clerk.csv",
         "--package",
         "--output-dir",
-        "x",
+        &stray_dir,
     ]);
     assert_eq!(r.code, 1);
     assert!(
@@ -789,7 +793,7 @@ fn transform_clerk_is_a_deprecated_alias() {
             "Transform failed: --output-dir is required when --package is set",
         ),
         (
-            &["--output", "out.csv", "--clerk-secret-key", "sk_x"],
+            &["--output", &stray_csv, "--clerk-secret-key", "sk_x"],
             "Transform failed: --clerk-secret-key is only supported in --package mode",
         ),
         (
@@ -807,6 +811,9 @@ fn transform_clerk_is_a_deprecated_alias() {
         assert_eq!(lines.len(), 2, "{:?}", r.stderr);
         assert!(lines[1].starts_with(want), "{}", lines[1]);
     }
+    assert!(!tmp.path().join("x").exists());
+    assert!(!tmp.path().join("out.csv").exists());
+    assert!(!tmp.path().join("out-skipped.jsonl").exists());
 }
 
 /// The files in `dir` (names), sorted.

@@ -1,7 +1,8 @@
 //! Request logging (`-v` / `RUST_LOG`) through the real binary against the
 //! stateful fakes: `import-package` of a package holding bcrypt hashes and
-//! TOTP secrets into the fake WorkOS, and `export auth0` (client secret,
-//! bearer tokens) from the fake Auth0.
+//! TOTP secrets into the fake WorkOS, `export auth0` (client secret,
+//! bearer tokens) from the fake Auth0, and `export cognito` (AWS secret
+//! key; one throttled attempt) from the fake Cognito.
 //!
 //! Each run's log must hold exactly one `api call` line per request the
 //! fake recorded — same methods and paths, with status, latency, attempt
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use fakes::auth0::{FakeAuth0, FakeAuth0Config};
+use fakes::cognito::{FakeCognito, FakeCognitoConfig, Fault, Operation};
 use fakes::workos::{FakeWorkOs, FakeWorkOsConfig};
 use fakes::RecordedRequest;
 
@@ -200,7 +202,7 @@ fn import_with(env_extra: &[(&str, &str)], flags: &[&str]) {
     args.extend(["import-package", dir.to_str().unwrap(), "--endpoint", &url]);
     let r = run(tmp.path(), &env, &args);
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
-    assert_eq!(fake.users().len(), 5);
+    assert_eq!(fake.users().len(), 4);
     assert_eq!(fake.auth_factors().len(), 2);
 
     let reqs = fake.recorded();
@@ -348,5 +350,97 @@ fn export_auth0_bulk_job_with_rust_log_debug_logs_every_call_and_no_secret() {
         &[("RUST_LOG", "debug")],
         &[],
         &["--engine", "bulk-job", "--bulk-poll-interval-ms", "10"],
+    );
+}
+
+#[test]
+fn export_cognito_with_v_logs_every_operation_with_its_retry_and_no_secret() {
+    const SECRET: &str = "cognito-secret-access-key-DO-NOT-LOG";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fake = rt.block_on(FakeCognito::start(FakeCognitoConfig::default()));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cognito/pools.json");
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let seeded = fake.load_fixture(&fixture).unwrap();
+    fake.push_fault(Operation::ListUsers, Fault::Throttle);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pkg");
+    let (url, ids) = (fake.url(), seeded.ids_csv());
+    let r = run(
+        tmp.path(),
+        &[
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIDVERBOSE00001"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ],
+        &[
+            "export",
+            "cognito",
+            "-v",
+            "--region",
+            "us-east-1",
+            "--user-pool-ids",
+            &ids,
+            "--endpoint-url",
+            &url,
+            "--entities",
+            "all",
+            "--output-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+
+    let events = api_events(&r.stderr);
+    let recorded = fake.requests();
+    assert_eq!(events.len(), recorded.len(), "{}", r.stderr);
+    let mut logged: Vec<String> = events.iter().map(|e| e.get("operation").to_string()).collect();
+    let mut seen: Vec<String> = recorded.iter().map(|c| c.operation.clone()).collect();
+    logged.sort();
+    seen.sort();
+    assert_eq!(logged, seen);
+    for e in &events {
+        assert_eq!(e.get("service"), "cognito");
+        assert_eq!((e.get("method"), e.get("path")), ("POST", "/"));
+        assert!(!e.get("request_id").is_empty());
+        e.get("latency_ms").parse::<f64>().expect("latency");
+    }
+    // The throttled attempt: AWS's status and error code, then attempt 2.
+    let throttled: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.0.get("error").map(String::as_str) == Some("TooManyRequestsException"))
+        .collect();
+    assert_eq!(throttled.len(), 1, "{}", r.stderr);
+    assert_eq!(throttled[0].get("operation"), "ListUsers");
+    assert_eq!(throttled[0].get("status"), "400");
+    assert_eq!(throttled[0].get("attempt"), "1");
+    assert!(events
+        .iter()
+        .any(|e| e.get("operation") == "ListUsers" && e.get("attempt") == "2"));
+    assert_no_secret(&format!("{}{}", r.stdout, r.stderr), &[SECRET.to_string()]);
+}
+
+#[test]
+fn an_unparsable_rust_log_is_one_warning_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = run(tmp.path(), &[], &["export-template", "--list"]);
+    assert_eq!(plain.code, 0);
+    let r = run(
+        tmp.path(),
+        &[("RUST_LOG", "workos_migrate=loud")],
+        &["export-template", "--list"],
+    );
+    assert_eq!(r.code, 0);
+    assert_eq!(r.stdout, plain.stdout);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with("warning: ignoring RUST_LOG: "),
+        "{}",
+        r.stderr
     );
 }
