@@ -800,12 +800,11 @@ async fn handle(
         }
         route.and_then(|r| s.faults.get_mut(&r).and_then(VecDeque::pop_front))
     };
-    let result = respond(&state, classified, fault, &parts, &bytes).await;
+    let mut result = respond(&state, classified, fault, &parts, &bytes).await;
     let mut s = lock(&state);
     if tracked {
         s.counters.in_flight = s.counters.in_flight.saturating_sub(1);
     }
-    let mut result = result;
     if let Ok(response) = &mut result {
         *s.counters
             .by_status
