@@ -84,6 +84,20 @@ fn csv_rows(p: &Path) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
+/// The command's summary counts the skipped users.
+fn assert_summary(r: &Run, skipped: u64) {
+    // The file sources print manifest keys, Auth0 and Cognito words.
+    let lines = [
+        format!("skippedUsers: {skipped}"),
+        format!("Skipped users: {skipped}"),
+    ];
+    assert!(
+        r.stdout.lines().any(|l| lines.contains(&l.trim().to_string())),
+        "{}",
+        r.stdout
+    );
+}
+
 fn validate(dir: &Path) {
     let r = run_in(
         Path::new(env!("CARGO_MANIFEST_DIR")),
@@ -113,14 +127,17 @@ fn warnings(dir: &Path, code: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The package checks every source shares: exported external ids (in
-/// `users.csv` order), the skip reasons, counts in the manifest and the
-/// upload projection, validation.
+/// The package checks every source shares: exported external ids (in any
+/// order: Cognito lists users in its own), the skip reasons, counts in the
+/// manifest and the upload projection, validation.
 fn assert_package(dir: &Path, exported: &[&str], reasons: &[&str]) {
-    let ids: Vec<String> = csv_rows(&dir.join("users.csv"))
+    let mut ids: Vec<String> = csv_rows(&dir.join("users.csv"))
         .into_iter()
         .map(|r| r["external_id"].clone())
         .collect();
+    ids.sort();
+    let mut exported = exported.to_vec();
+    exported.sort();
     assert_eq!(ids, exported);
     let mut got = skip_reasons(&dir.join("skipped_users.jsonl"));
     got.sort();
@@ -213,8 +230,7 @@ fn firebase_50_mb_display_name_is_skipped_and_legacy_csv_too() {
         .as_str()
         .unwrap()
         .contains("long@x.com is 129 characters (at most 128)"));
-    // The summary counts the skips.
-    assert!(r.stdout.contains('3'), "{}", r.stdout);
+    assert_summary(&r, 3);
 
     // transform-firebase without --package: the legacy CSV and its log.
     let out = tmp.path().join("out.csv");
@@ -279,6 +295,7 @@ fn clerk_oversized_cells_are_skipped_and_legacy_csv_too() {
         &[],
     );
     ok(&r);
+    assert_summary(&r, 4);
     assert_package(
         &dir,
         &["user_ok", "user_meta"],
@@ -364,7 +381,6 @@ fn auth0_export(fake: &FakeAuth0, dir: &Path, extra: &[&str]) -> Run {
         &secret,
         "--output-dir",
         &d,
-        "--quiet",
         "--bulk-poll-interval-ms",
         "10",
     ];
@@ -426,6 +442,7 @@ fn auth0_oversized_users_are_skipped_in_all_three_modes() {
         let dir = tmp.path().join(name);
         let r = auth0_export(&fake, &dir, extra);
         ok(&r);
+        assert_summary(&r, reasons.len() as u64);
         assert_package(&dir, &["auth0|ok", "auth0|meta"], reasons);
         assert_auth0_skips(&dir, reasons.len() == 3);
         assert_metadata_warning(&dir, "auth0|meta", "keys (at most 50)");
@@ -526,18 +543,23 @@ fn cognito_oversized_users_are_skipped_package_and_loose_mode() {
     let r = cognito(
         tmp.path(),
         &fake,
-        &["export", "cognito", "--output-dir", &d, "--quiet"],
+        &["export", "cognito", "--output-dir", &d],
     );
     ok(&r);
+    assert_summary(&r, 2);
+    let want = [sub("ok"), sub("meta")];
     assert_package(
         &dir,
-        &[&sub("ok"), &sub("meta")],
+        &[&want[0], &want[1]],
         &["first_name_too_large", "email_too_large"],
     );
+    // Cognito lists users in its own order.
     let skipped = jsonl(&dir.join("skipped_users.jsonl"));
-    assert_eq!(skipped[0]["username"], "name");
-    assert_eq!(skipped[0]["email"], "name@x.com");
-    assert!(skipped[1].get("email").is_none());
+    let by_reason = |reason: &str| skipped.iter().find(|r| r["reason"] == reason).unwrap();
+    assert_eq!(by_reason("first_name_too_large")["username"], "name");
+    assert_eq!(by_reason("first_name_too_large")["email"], "name@x.com");
+    assert_eq!(by_reason("email_too_large")["username"], "email");
+    assert!(by_reason("email_too_large").get("email").is_none());
     // Our keys (6 here: no MFA options) + 45 custom attributes.
     assert_metadata_warning(&dir, &sub("meta"), "51 keys (at most 50)");
     assert_eq!(warnings(&dir, "metadata_over_limits")[0]["email"], "meta@x.com");
@@ -551,7 +573,11 @@ fn cognito_oversized_users_are_skipped_package_and_loose_mode() {
         .into_iter()
         .map(|r| r["external_id"].clone())
         .collect();
-    assert_eq!(ids, [sub("ok"), sub("meta")]);
+    let mut ids = ids;
+    ids.sort();
+    let mut want = want;
+    want.sort();
+    assert_eq!(ids, want);
     let all = format!("{}{}", r.stdout, r.stderr);
     assert!(
         all.contains("2 user(s) were left out: a field over 64 KiB"),
