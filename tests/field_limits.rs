@@ -92,7 +92,9 @@ fn assert_summary(r: &Run, skipped: u64) {
         format!("Skipped users: {skipped}"),
     ];
     assert!(
-        r.stdout.lines().any(|l| lines.contains(&l.trim().to_string())),
+        r.stdout
+            .lines()
+            .any(|l| lines.contains(&l.trim().to_string())),
         "{}",
         r.stdout
     );
@@ -279,7 +281,10 @@ fn clerk_oversized_cells_are_skipped_and_legacy_csv_too() {
     text += &format!("user_last,Ann,{big},,last@x.com,,,,,,,,\n");
     text += &format!("user_email,Ann,Lee,,{big}@x.com,,,,,,,,\n");
     text += &format!("{big},Ann,Lee,,id@x.com,,,,,,,,\n");
-    text += &format!("user_meta,Meta,User,{},meta@x.com,,,,,,,,\n", "u".repeat(601));
+    text += &format!(
+        "user_meta,Meta,User,{},meta@x.com,,,,,,,,\n",
+        "u".repeat(601)
+    );
     std::fs::write(&input, text).unwrap();
     let dir = tmp.path().join("pkg");
     let r = run_in(
@@ -486,7 +491,9 @@ const POOL: &str = "us-east-1_LimitPool";
 
 fn cognito_fixture() -> Value {
     let schema: Vec<Value> = (0..45)
-        .map(|i| json!({"Name": format!("a{i:02}"), "AttributeDataType": "String", "Mutable": true}))
+        .map(
+            |i| json!({"Name": format!("a{i:02}"), "AttributeDataType": "String", "Mutable": true}),
+        )
         .collect();
     let mut many = serde_json::Map::new();
     many.insert("email".into(), json!("meta@x.com"));
@@ -535,7 +542,8 @@ fn cognito(cwd: &Path, fake: &FakeCognito, args: &[&str]) -> Run {
 fn cognito_oversized_users_are_skipped_package_and_loose_mode() {
     let rt = runtime();
     let fake = rt.block_on(FakeCognito::start(FakeCognitoConfig::default()));
-    fake.load_fixture(&cognito_fixture()).expect("fixture loads");
+    fake.load_fixture(&cognito_fixture())
+        .expect("fixture loads");
     let sub = |u: &str| fake.sub_of(POOL, u).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pkg");
@@ -562,7 +570,10 @@ fn cognito_oversized_users_are_skipped_package_and_loose_mode() {
     assert!(by_reason("email_too_large").get("email").is_none());
     // Our keys (6 here: no MFA options) + 45 custom attributes.
     assert_metadata_warning(&dir, &sub("meta"), "51 keys (at most 50)");
-    assert_eq!(warnings(&dir, "metadata_over_limits")[0]["email"], "meta@x.com");
+    assert_eq!(
+        warnings(&dir, "metadata_over_limits")[0]["email"],
+        "meta@x.com"
+    );
 
     // export-cognito without --package: the loose users file.
     let loose = tmp.path().join("loose");
@@ -599,7 +610,11 @@ fn auth0_bulk_job_line_over_16_mib_is_reported_not_lost() {
     fake.add_user(json!({"user_id": "auth0|after", "email": "after@x.com"}));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pkg");
-    let r = auth0_export(&fake, &dir, &["--engine", "bulk-job", "--entities", "users"]);
+    let r = auth0_export(
+        &fake,
+        &dir,
+        &["--engine", "bulk-job", "--entities", "users"],
+    );
     ok(&r);
     assert_package(&dir, &["auth0|ok", "auth0|after"], &[]);
     let w = warnings(&dir, "bulk_export_unparsable_lines");

@@ -210,10 +210,7 @@ impl MetadataCheck {
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if self.keys > MAX_METADATA_KEYS {
-            parts.push(format!(
-                "{} keys (at most {MAX_METADATA_KEYS})",
-                self.keys
-            ));
+            parts.push(format!("{} keys (at most {MAX_METADATA_KEYS})", self.keys));
         }
         if let Some((key, n)) = &self.first_long_key {
             let more = match self.long_keys {
@@ -474,7 +471,9 @@ mod tests {
         assert_eq!(w.len(), 2);
         assert_eq!(w[0].code, METADATA_OVER_LIMITS);
         assert!(w[0].message.contains(&format!("user {}…", "i".repeat(128))));
-        assert!(w[0].message.contains("value of \"phone\" is 700 characters (at most 600)"));
+        assert!(w[0]
+            .message
+            .contains("value of \"phone\" is 700 characters (at most 600)"));
         assert_eq!(w[1].code, EXTERNAL_ID_TOO_LONG);
         assert!(w[1].message.contains("user a@x.com is 129 characters"));
         let fine = UserCells {

@@ -19,10 +19,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::package::csv_writer::push_record;
+use crate::package::limits::UserCells;
 use crate::package::schema::{
     CUSTOM_ATTRIBUTE_MAPPINGS_HEADER, OIDC_CONNECTIONS_HEADER, SAML_CONNECTIONS_HEADER,
 };
-use crate::package::limits::UserCells;
 use crate::package::writer::create_private_file;
 use crate::sources::legacy_csv::partial_path;
 use crate::spill::{KeyedSpill, SpillError};
