@@ -4,6 +4,7 @@
 pub mod csv_reader;
 pub mod csv_writer;
 pub mod jsonl;
+pub mod limits;
 pub mod manifest;
 pub mod schema;
 pub mod sso;

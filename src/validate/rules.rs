@@ -25,10 +25,11 @@ pub const RESERVED_METADATA_KEYS: [&str; 10] = [
     "password_hash_type",
 ];
 
-/// WorkOS metadata limits (workos-api.md §2.1).
-pub const METADATA_MAX_KEYS: usize = 50;
-pub const METADATA_MAX_KEY_CHARS: usize = 40;
-pub const METADATA_MAX_VALUE_CHARS: usize = 600;
+/// WorkOS metadata limits (workos-api.md §2.1), as the exporters check them
+/// ([`crate::package::limits`]).
+pub const METADATA_MAX_KEYS: usize = crate::package::limits::MAX_METADATA_KEYS;
+pub const METADATA_MAX_KEY_CHARS: usize = crate::package::limits::MAX_METADATA_KEY_CHARS;
+pub const METADATA_MAX_VALUE_CHARS: usize = crate::package::limits::MAX_METADATA_VALUE_CHARS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -109,6 +109,8 @@ pub struct BulkOutcome {
     pub users: u64,
     pub unparsable: u64,
     pub unparsable_first: Vec<u64>,
+    /// Of the unparsable lines, those over [`MAX_LINE`] (not read at all).
+    pub overlong: u64,
 }
 
 /// The downloaded file of an export job: from the checkpoint when an
@@ -412,6 +414,7 @@ where
     let mut outcome = BulkOutcome::default();
     read_job_batches(path, |batch| {
         outcome.lines += (batch.lines.len() + batch.overlong.len()) as u64;
+        outcome.overlong += batch.overlong.len() as u64;
         let mut parsed: Vec<(u64, Result<Option<Value>, ()>)> = batch
             .lines
             .par_iter()
@@ -453,6 +456,8 @@ const IN_FLIGHT: usize = 4;
 /// One batch of job lines, mapped and encoded.
 struct EncodedBatch {
     lines: u64,
+    /// Lines over [`MAX_LINE`] (also in `junk`).
+    overlong: u64,
     /// Unparsable line numbers, ascending.
     junk: Vec<u64>,
     runs: Vec<EncodedRun>,
@@ -472,6 +477,7 @@ fn encode_batch(batch: &LineBatch, include_federated: bool) -> EncodedBatch {
     junk.sort_unstable();
     EncodedBatch {
         lines: (batch.lines.len() + batch.overlong.len()) as u64,
+        overlong: batch.overlong.len() as u64,
         junk,
         runs,
     }
@@ -500,8 +506,14 @@ fn encode_run(
         run.users += 1;
         let text = |k: &str| user.field(k).and_then(Value::as_str);
         let m = match judge(&user, include_federated) {
-            Verdict::Skip(reason) => {
-                let rec = skipped_user(text("user_id"), text("email"), None, reason, None);
+            Verdict::Skip(skip) => {
+                let rec = skipped_user(
+                    text("user_id"),
+                    text("email"),
+                    None,
+                    skip.reason,
+                    skip.error.as_deref(),
+                );
                 record(&mut run.rows.skipped, rec);
                 run.rows.skipped_rows += 1;
                 continue;
@@ -526,6 +538,10 @@ fn encode_run(
                 &mut run.rows.warnings,
                 blocked_user_warning(&m.external_id, None),
             );
+            run.rows.warning_rows += 1;
+        }
+        for warning in m.limit_warnings(None) {
+            record(&mut run.rows.warnings, warning);
             run.rows.warning_rows += 1;
         }
     }
@@ -555,12 +571,20 @@ fn trim_line(raw: &[u8]) -> &[u8] {
 }
 
 /// The warning for unparsable job-file lines (count and first line numbers,
-/// never the content).
+/// never the content), saying how many were over 16 MiB: a user record that
+/// large is not read (docs/decisions.md, "Oversized fields").
 pub fn unparsable_lines_warning(outcome: &BulkOutcome) -> JsonlRecord {
+    let overlong = match outcome.overlong {
+        0 => String::new(),
+        n => format!(
+            " ({n} of them over {} MiB, the largest user record read)",
+            MAX_LINE >> 20
+        ),
+    };
     JsonlRecord::warning(
         "bulk_export_unparsable_lines",
         &format!(
-            "{} line(s) of the Auth0 export job file were not JSON user objects and were not exported (first at line(s) {}).",
+            "{} line(s) of the Auth0 export job file were not JSON user objects{overlong} and were not exported (first at line(s) {}).",
             outcome.unparsable,
             outcome
                 .unparsable_first
@@ -572,7 +596,7 @@ pub fn unparsable_lines_warning(outcome: &BulkOutcome) -> JsonlRecord {
     )
     .with(
         "details",
-        json!({"count": outcome.unparsable, "firstLines": outcome.unparsable_first}),
+        json!({"count": outcome.unparsable, "overlong": outcome.overlong, "firstLines": outcome.unparsable_first}),
     )
 }
 
@@ -615,6 +639,7 @@ pub async fn export_users(
             |batch: LineBatch| Ok::<_, BulkError>(encode_batch(&batch, include_federated)),
             |encoded: EncodedBatch| {
                 outcome.lines += encoded.lines;
+                outcome.overlong += encoded.overlong;
                 for no in encoded.junk {
                     note_junk(&mut outcome, no);
                 }
@@ -726,7 +751,13 @@ mod tests {
         .unwrap();
         assert_eq!(ids, expected);
         assert_eq!(out.unparsable, 1);
+        assert_eq!(out.overlong, 1);
         assert_eq!(out.unparsable_first, vec![line + 1]);
         assert_eq!(out.lines, line + 3);
+        let w = unparsable_lines_warning(&out).into_value();
+        assert!(w["message"]
+            .as_str()
+            .unwrap()
+            .contains("(1 of them over 16 MiB, the largest user record read)"));
     }
 }

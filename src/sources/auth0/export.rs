@@ -380,6 +380,9 @@ pub(crate) fn write_user<S: PackageSink + ?Sized>(
         pkg.row(&MEMBERSHIPS, &user.membership_fields(org, role_slugs))?;
         pkg.upload_membership(&org.id, &user.external_id)?;
     }
+    for warning in user.limit_warnings(org) {
+        pkg.warn(&warning)?;
+    }
     Ok(())
 }
 
@@ -396,8 +399,24 @@ pub(crate) fn write_org<S: PackageSink + ?Sized>(
 
 /// What to do with one user record: skip (reason) or export.
 pub(crate) enum Verdict {
-    Skip(&'static str),
+    Skip(Skip),
     Export(MappedUser),
+}
+
+/// Why a user is skipped: the `reason`, and the `error` text when there is
+/// one (the size of a cell over 64 KiB, never its content).
+pub(crate) struct Skip {
+    pub reason: &'static str,
+    pub error: Option<String>,
+}
+
+impl Skip {
+    fn reason(reason: &'static str) -> Self {
+        Self {
+            reason,
+            error: None,
+        }
+    }
 }
 
 pub(crate) fn judge<U: UserRecord + ?Sized>(user: &U, include_federated: bool) -> Verdict {
@@ -406,12 +425,19 @@ pub(crate) fn judge<U: UserRecord + ?Sized>(user: &U, include_federated: bool) -
         .and_then(Value::as_str)
         .is_some_and(|e| !e.is_empty());
     if !has_email {
-        return Verdict::Skip("no_email");
+        return Verdict::Skip(Skip::reason("no_email"));
     }
     if !include_federated && is_federated(user) {
-        return Verdict::Skip("federated_user");
+        return Verdict::Skip(Skip::reason("federated_user"));
     }
-    Verdict::Export(map_user(user))
+    let mapped = map_user(user);
+    match mapped.cells().oversized() {
+        Some(over) => Verdict::Skip(Skip {
+            reason: over.reason(),
+            error: Some(over.error()),
+        }),
+        None => Verdict::Export(mapped),
+    }
 }
 
 fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
@@ -713,13 +739,13 @@ pub(crate) fn write_member<S: PackageSink + ?Sized>(
     };
     let user_id = str_field(&user, "user_id").or(member_id);
     let mapped = match judge(&user, o.include_federated_users) {
-        Verdict::Skip(reason) => {
+        Verdict::Skip(skip) => {
             pkg.skip(&skipped_user(
                 user_id,
                 str_field(&user, "email"),
                 Some(org),
-                reason,
-                None,
+                skip.reason,
+                skip.error.as_deref(),
             ))?;
             return Ok(());
         }
@@ -841,13 +867,13 @@ fn metadata_user(
     }
     let org = found.to_org();
     match judge(user, o.include_federated_users) {
-        Verdict::Skip(reason) => {
+        Verdict::Skip(skip) => {
             pkg.skip(&skipped_user(
                 user_id,
                 str_field(user, "email"),
                 Some(&org),
-                reason,
-                None,
+                skip.reason,
+                skip.error.as_deref(),
             ))?;
         }
         Verdict::Export(mapped) => {
@@ -873,12 +899,12 @@ pub(crate) fn write_bulk_user(
     user: &Value,
 ) -> Result<(), PackageWriteError> {
     match judge(user, include_federated) {
-        Verdict::Skip(reason) => pkg.skip(&skipped_user(
+        Verdict::Skip(skip) => pkg.skip(&skipped_user(
             str_field(user, "user_id"),
             str_field(user, "email"),
             None,
-            reason,
-            None,
+            skip.reason,
+            skip.error.as_deref(),
         )),
         Verdict::Export(mapped) => {
             write_user(pkg, &mapped, None, "")?;

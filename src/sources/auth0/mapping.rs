@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use self::js::{cell_text, is_js_space, js_string, js_trim, truthy};
 pub use self::metadata::{user_metadata_json, RESERVED_KEYS};
 use crate::package::jsonl::JsonlRecord;
+use crate::package::limits::{check_metadata_json, row_warnings, shown, UserCells};
 
 /// An Auth0 organization as the exporter keeps it (§4.2: only id, name,
 /// display_name and metadata are kept; branding is not needed by the package).
@@ -142,6 +143,30 @@ fn split_name(name: &str) -> (String, String) {
 }
 
 impl MappedUser {
+    /// The identity cells the size limits apply to.
+    pub fn cells(&self) -> UserCells<'_> {
+        UserCells {
+            email: &self.email,
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+            external_id: &self.external_id,
+        }
+    }
+
+    /// Warnings of an exported user over WorkOS's limits (metadata, an
+    /// external id over 128 characters), with the usual Auth0 keys.
+    pub fn limit_warnings(&self, org: Option<&Auth0Org>) -> Vec<JsonlRecord> {
+        row_warnings(&self.cells(), &check_metadata_json(&self.metadata))
+            .into_iter()
+            .map(|w| {
+                with_user(
+                    with_org(JsonlRecord::warning(w.code, &w.message), org),
+                    &self.external_id,
+                )
+            })
+            .collect()
+    }
+
     /// A users.csv row in `USERS_HEADER` order: password columns and `org_id`
     /// empty; `org_external_id` / `org_name` from `org` (`None` in bulk-job
     /// mode); `role_slugs` as given (`,`-joined, possibly empty).
@@ -356,7 +381,8 @@ pub fn org_from_metadata(
 /// A skipped_users.jsonl record of the package exporter (§1.6): `timestamp,
 /// user_id, email, org_id, org_name, reason, [error]`; a missing user id,
 /// email or organization is the literal `unknown` (an empty organization
-/// label too); `error` only when non-empty.
+/// label too; a user id or email over 64 KiB too: records never carry an
+/// oversized value); `error` only when non-empty.
 pub fn skipped_user(
     user_id: Option<&str>,
     email: Option<&str>,
@@ -366,8 +392,8 @@ pub fn skipped_user(
 ) -> JsonlRecord {
     let org_name = org.map(Auth0Org::label).filter(|l| !l.is_empty());
     JsonlRecord::skipped()
-        .with("user_id", user_id.unwrap_or("unknown"))
-        .with("email", email.unwrap_or("unknown"))
+        .with("user_id", user_id.and_then(shown).unwrap_or("unknown"))
+        .with("email", email.and_then(shown).unwrap_or("unknown"))
         .with("org_id", org.map_or("unknown", |o| o.id.as_str()))
         .with("org_name", org_name.unwrap_or("unknown"))
         .with("reason", reason)

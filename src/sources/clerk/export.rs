@@ -19,11 +19,12 @@ use futures::StreamExt;
 
 use super::hashers::{convert_password, PasswordOutcome, ScryptParams};
 use super::mapping::{
-    clerk_stream, col, email_verified, metadata_cell, password_warning, OutColumns,
+    clerk_stream, col, email_verified, metadata_cell, metadata_limits, password_warning, OutColumns,
 };
 use super::reader::{ClerkReadError, ClerkReader};
 use crate::package::csv_writer::{push_cell, push_field, push_record as push_csv_record};
 use crate::package::jsonl::push_record;
+use crate::package::limits::{row_warnings, shown, UserCells};
 use crate::package::manifest::{iso_now, SecretRedaction};
 use crate::package::schema::TOTP_SECRETS;
 use crate::package::sso::HandoffNotes;
@@ -312,6 +313,37 @@ fn encode_part(
             );
             p.rows.skipped_rows += 1;
             continue;
+        }
+        let cells = UserCells {
+            email,
+            first_name: get(col::FIRST_NAME),
+            last_name: get(col::LAST_NAME),
+            external_id: id,
+        };
+        if let Some(over) = cells.oversized() {
+            let error = over.error();
+            let mut pairs = vec![("timestamp", timestamp.as_str())];
+            if let Some(id) = shown(id) {
+                pairs.push(("clerk_user_id", id));
+            }
+            pairs.push(("reason", over.reason()));
+            pairs.push(("error", &error));
+            push_record(&mut p.rows.skipped, &pairs);
+            p.rows.skipped_rows += 1;
+            continue;
+        }
+        for w in row_warnings(&cells, &metadata_limits(cols, row)) {
+            push_record(
+                &mut p.rows.warnings,
+                &[
+                    ("timestamp", &timestamp),
+                    ("code", w.code),
+                    ("message", &w.message),
+                    ("clerk_user_id", id),
+                    ("email", email),
+                ],
+            );
+            p.rows.warning_rows += 1;
         }
         let hasher = get(col::HASHER);
         let outcome = convert_password(hasher, get(col::DIGEST), scrypt);

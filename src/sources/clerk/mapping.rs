@@ -28,6 +28,7 @@ use super::hashers::{convert_password, PasswordOutcome, ScryptParams};
 use super::reader::{ClerkReadError, ClerkReader};
 use crate::hashes::shown;
 use crate::package::jsonl::{push_json_str, push_json_str_csv};
+use crate::package::limits::MetadataCheck;
 
 /// The SQL run over table `clerk` (the 13 normalised columns). Output columns,
 /// in order: see [`col`].
@@ -278,6 +279,19 @@ pub fn metadata_into(cols: &OutColumns, row: usize, out: &mut Vec<u8>) {
     if !out.is_empty() {
         out.push(b'}');
     }
+}
+
+/// Row `row`'s metadata against WorkOS's limits: seven fixed short keys
+/// with string values, so only a value over 600 characters can break them.
+pub fn metadata_limits(cols: &OutColumns, row: usize) -> MetadataCheck {
+    let mut check = MetadataCheck::default();
+    for &(k, c) in &METADATA {
+        let v = cols.get(row, c);
+        if !v.is_empty() {
+            check.string_entry(k, v);
+        }
+    }
+    check
 }
 
 /// Appends row `row`'s `metadata` cell of `users.csv`: the metadata JSON as

@@ -19,6 +19,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::package::csv_writer::push_record;
+use crate::package::limits::UserCells;
 use crate::package::schema::{
     CUSTOM_ATTRIBUTE_MAPPINGS_HEADER, OIDC_CONNECTIONS_HEADER, SAML_CONNECTIONS_HEADER,
 };
@@ -183,6 +184,11 @@ pub struct LooseUsersSummary {
     /// Rows whose `external_id` an earlier row already had (pools share
     /// usernames; `sub` is unique only per pool).
     pub duplicate_external_ids: u64,
+    /// Users left out because a cell is over 64 KiB (the loose mode has no
+    /// skipped log: the console warning names the first one).
+    pub oversized: u64,
+    /// The first of them: username (cut) and the skip reason's text.
+    pub first_oversized: Option<(String, String)>,
 }
 
 impl LooseUsersSummary {
@@ -217,6 +223,12 @@ impl LooseUsersSummary {
             w.push(format!(
                 "  [warn] {} EXTERNAL_PROVIDER user(s) were left out (--skip-external-provider-users).",
                 self.skipped_external_provider
+            ));
+        }
+        if let Some((user, error)) = &self.first_oversized {
+            w.push(format!(
+                "  [warn] {} user(s) were left out: a field over 64 KiB, which WorkOS refuses (first: user {user}: {error}).",
+                self.oversized
             ));
         }
         w
@@ -258,6 +270,20 @@ impl LooseUsersWriter {
             return Ok(());
         }
         let row = user_row(user);
+        let cells = UserCells {
+            external_id: &row[0],
+            email: &row[1],
+            first_name: &row[3],
+            last_name: &row[4],
+        };
+        if let Some(over) = cells.oversized() {
+            self.summary.oversized += 1;
+            if self.summary.first_oversized.is_none() {
+                let name: String = user.username.chars().take(128).collect();
+                self.summary.first_oversized = Some((name, over.error()));
+            }
+            return Ok(());
+        }
         self.file.record(&row.each_ref().map(String::as_str))?;
         if row[1].is_empty() {
             self.summary.without_email += 1;

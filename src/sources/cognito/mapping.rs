@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::{CognitoOrgRef, CognitoUser};
 use crate::package::csv_writer::{push_cell, push_field, push_record as push_csv};
 use crate::package::jsonl::push_record as push_jsonl;
+use crate::package::limits::{check_metadata_json, row_warnings, shown, UserCells};
 use crate::package::upload::push_user_cells;
 use crate::package::writer::EncodedUsers;
 
@@ -245,9 +246,32 @@ pub fn encode_user(
         out.skipped += 1;
         return;
     }
-    out.exported += 1;
     let email = user.attribute("email").unwrap_or("");
     let external_id = user.external_id();
+    let (first, last) = names(user);
+    let cells = UserCells {
+        email,
+        first_name: &first,
+        last_name: &last,
+        external_id,
+    };
+    if let Some(over) = cells.oversized() {
+        let error = over.error();
+        let mut pairs: Vec<(&str, &str)> = vec![("timestamp", ts), ("user_pool_id", ctx.pool)];
+        if let Some(username) = shown(&user.username) {
+            pairs.push(("username", username));
+        }
+        if let Some(email) = shown(email) {
+            pairs.push(("email", email));
+        }
+        pairs.push(("reason", over.reason()));
+        pairs.push(("error", &error));
+        push_jsonl(&mut out.users.skipped, &pairs);
+        out.users.skipped_rows += 1;
+        out.skipped += 1;
+        return;
+    }
+    out.exported += 1;
     let role_slugs = if ctx.roles {
         slugs.join(",")
     } else {
@@ -261,7 +285,20 @@ pub fn encode_user(
         disabled_user(out, ts, user, ctx.pool);
     }
     if ctx.users {
-        let (first, last) = names(user);
+        let metadata = metadata_json(user, ctx.pool);
+        for w in row_warnings(&cells, &check_metadata_json(&metadata)) {
+            push_jsonl(
+                &mut out.users.warnings,
+                &[
+                    ("timestamp", ts),
+                    ("code", w.code),
+                    ("message", &w.message),
+                    ("user_pool_id", ctx.pool),
+                    ("email", email),
+                ],
+            );
+            out.users.warning_rows += 1;
+        }
         let verified = user.attribute("email_verified").unwrap_or("");
         let rows = &mut out.users.users;
         let email_at = push_cell(rows, email);
@@ -272,7 +309,7 @@ pub fn encode_user(
         let last_at = push_cell(rows, &last);
         let verified_at = push_cell(rows, verified);
         let id_at = push_cell(rows, external_id);
-        push_cell(rows, &metadata_json(user, ctx.pool));
+        push_cell(rows, &metadata);
         rows.push(b','); // org_id
         push_cell(rows, org_ext);
         push_cell(rows, org_name);

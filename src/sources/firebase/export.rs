@@ -37,6 +37,7 @@ use futures::StreamExt;
 
 use crate::package::csv_writer::{push_cell, push_field};
 use crate::package::jsonl::push_record;
+use crate::package::limits::{row_warnings, shown, UserCells};
 use crate::package::manifest::iso_now;
 use crate::package::sso::HandoffNotes;
 use crate::package::upload::push_user_cells;
@@ -494,7 +495,45 @@ fn encode_part(cols: &MappedColumns, rows: Range<usize>, ctx: &EncodeContext<'_>
             p.rows.skipped_rows += 1;
             continue;
         }
+        let cells = UserCells {
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            external_id: u.external_id,
+        };
+        if let Some(over) = cells.oversized() {
+            // Identity keys only when they are not the oversized value.
+            let error = over.error();
+            let mut pairs = [("timestamp", timestamp.as_str()); 5];
+            let mut k = 1;
+            if let Some(id) = u.raw_local_id.and_then(shown) {
+                pairs[k] = ("firebase_uid", id);
+                k += 1;
+            }
+            if let Some(email) = shown(u.email) {
+                pairs[k] = ("email", email);
+                k += 1;
+            }
+            pairs[k] = ("reason", over.reason());
+            pairs[k + 1] = ("error", error.as_str());
+            push_record(&mut p.rows.skipped, &pairs[..=k + 1]);
+            p.rows.skipped_rows += 1;
+            continue;
+        }
         let uid = u.external_id;
+        for w in row_warnings(&cells, &cols.metadata_limits(i, &mut scratch)) {
+            let mut pairs = [("timestamp", timestamp.as_str()); 5];
+            pairs[1] = ("code", w.code);
+            pairs[2] = ("message", w.message.as_str());
+            let mut k = 3;
+            if !uid.is_empty() {
+                pairs[k] = ("firebase_uid", uid);
+                k += 1;
+            }
+            pairs[k] = ("email", u.email);
+            push_record(&mut p.rows.warnings, &pairs[..=k]);
+            p.rows.warning_rows += 1;
+        }
         let shown_uid = if uid.is_empty() { "(no localId)" } else { uid };
         let warning = match cols.password(i, ctx.scrypt, &mut phc) {
             PasswordState::Hash => None,

@@ -40,6 +40,7 @@ use rayon::prelude::*;
 use crate::hashes::{check_password_hash, encode_firebase_scrypt};
 use crate::package::csv_writer::push_doubled;
 use crate::package::jsonl::{push_json_str, push_json_str_csv};
+use crate::package::limits::{check_metadata_json, MetadataCheck, MAX_METADATA_VALUE_CHARS};
 
 use super::reader::{compact_json_into, user_schema};
 
@@ -550,6 +551,29 @@ impl MappedColumns {
         } else {
             out.truncate(mark);
         }
+    }
+
+    /// Row `i`'s metadata against WorkOS's limits. Its keys are fixed (at
+    /// most nine, all short), so only a value can break them, and only one
+    /// whose source text is over 600 bytes: then (rarely) the metadata JSON
+    /// is built into `scratch` and measured exactly.
+    pub fn metadata_limits(&self, i: usize, scratch: &mut Vec<u8>) -> MetadataCheck {
+        let m = self.metadata_input(i);
+        let long = [
+            m.firebase_uid,
+            m.phone_number,
+            m.photo_url,
+            m.custom_attributes,
+            m.provider_info,
+            m.mfa_info,
+        ]
+        .iter()
+        .any(|v| v.is_some_and(|v| v.len() > MAX_METADATA_VALUE_CHARS));
+        if !long {
+            return MetadataCheck::default();
+        }
+        metadata_into(&m, scratch);
+        check_metadata_json(std::str::from_utf8(scratch).unwrap_or_default())
     }
 
     fn metadata_input(&self, i: usize) -> MetadataInput<'_> {
