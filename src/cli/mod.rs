@@ -19,7 +19,9 @@ pub mod import_package;
 mod legacy;
 pub mod merge_passwords;
 pub mod roles;
+pub mod snapshot;
 pub mod totp;
+pub mod verify;
 
 use crate::package::validator::{run_validate_package, ValidateOptions};
 use crate::query::{ExtraTable, OutputFormat, QueryOptions};
@@ -73,6 +75,8 @@ pub enum Command {
     MergePasswords(merge_passwords::MergePasswordsArgs),
     /// Import a migration package into WorkOS — users, organizations, memberships, roles, and TOTP factors (SSO connections are handoff-only, never auto-created)
     ImportPackage(import_package::ImportPackageArgs),
+    Snapshot(snapshot::SnapshotArgs),
+    Verify(verify::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,6 +250,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Analyze(a) => analyze::run_analyze(a, &mut out, &mut err),
         Command::MergePasswords(a) => merge_passwords::run_merge_passwords(a, &mut out, &mut err),
         Command::ImportPackage(a) => import_package::run_import_package(a, &mut out, &mut err),
+        Command::Snapshot(a) => snapshot::run_snapshot_command(a, &mut out, &mut err),
+        Command::Verify(a) => verify::run_verify_command(a, &mut out, &mut err),
         Command::ProcessRoleDefinitions(a) => {
             roles::run_process_role_definitions(a, &mut out, &mut err)
         }

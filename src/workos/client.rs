@@ -431,6 +431,18 @@ impl WorkOsClient {
         self.list_all(&path, &[("limit", "100")]).await
     }
 
+    // ---------------------------------------------------------------- lists
+
+    /// One page of a list endpoint (`GET path?query`), objects kept as JSON;
+    /// used by `snapshot`, which streams pages instead of collecting them.
+    pub async fn list_page(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<ListPage<Value>, WorkOsError> {
+        self.get(path, query).await
+    }
+
     // ------------------------------------------------------------ plumbing
 
     async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
