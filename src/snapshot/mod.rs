@@ -296,8 +296,8 @@ fn write_manifest(path: &Path, manifest: &Value) -> Result<(), SnapshotError> {
 pub enum SnapshotDirError {
     #[error("{}: not a snapshot directory (no snapshot.json)", .0.display())]
     Missing(PathBuf),
-    #[error("{}: snapshot.json is not a complete snapshot manifest ({1})", .0.display())]
-    Incomplete(PathBuf, String),
+    #[error("{}: snapshot.json is not a complete snapshot manifest ({detail})", path.display())]
+    Incomplete { path: PathBuf, detail: String },
 }
 
 /// Reads and checks `DIR/snapshot.json`: a `workos-snapshot` marked complete.
@@ -305,19 +305,19 @@ pub fn read_manifest(dir: &Path) -> Result<Value, SnapshotDirError> {
     let path = dir.join(SNAPSHOT_MANIFEST);
     let bytes = fs::read(&path).map_err(|_| SnapshotDirError::Missing(dir.to_path_buf()))?;
     let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| SnapshotDirError::Incomplete(path.clone(), e.to_string()))?;
+        .map_err(|e| SnapshotDirError::Incomplete { path: path.clone(), detail: e.to_string() })?;
     if v.get("kind").and_then(Value::as_str) != Some(SNAPSHOT_KIND) {
-        return Err(SnapshotDirError::Incomplete(path, "kind".into()));
+        return Err(SnapshotDirError::Incomplete { path, detail: "kind".into() });
     }
     if v.get("complete").and_then(Value::as_bool) != Some(true) {
-        return Err(SnapshotDirError::Incomplete(path, "complete is not true".into()));
+        return Err(SnapshotDirError::Incomplete { path, detail: "complete is not true".into() });
     }
     for t in Table::ALL {
         if !dir.join(t.file_name()).is_file() {
-            return Err(SnapshotDirError::Incomplete(
+            return Err(SnapshotDirError::Incomplete {
                 path,
-                format!("{} is missing", t.file_name()),
-            ));
+                detail: format!("{} is missing", t.file_name()),
+            });
         }
     }
     Ok(v)

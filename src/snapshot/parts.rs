@@ -49,7 +49,7 @@ fn pq_at(path: &Path) -> impl FnOnce(ParquetError) -> PartError + '_ {
 fn properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_size(ROW_GROUP_ROWS)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build()
 }
 

@@ -193,9 +193,9 @@ impl Scan<'_> {
         let mut parts = start.org_work.parts;
         let mut in_part = 0u64;
         let mut sinks: Option<(ParquetSink, ParquetSink)> = None;
-        let mut results = futures::stream::iter(ids.iter().skip(skip))
+        let mut results = std::pin::pin!(futures::stream::iter(ids.iter().skip(skip))
             .map(|id| self.fetch_organization(id))
-            .buffered(self.concurrency.max(1));
+            .buffered(self.concurrency.max(1)));
         loop {
             let next = results.try_next().await?;
             if let Some((memberships, roles)) = &next {
