@@ -34,7 +34,7 @@ pub struct SnapshotArgs {
           value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub rate_limit: u32,
     /// Requests in flight at most (1-64)
-    #[arg(long, value_name = "n", default_value_t = 8,
+    #[arg(long, value_name = "n", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
     /// Suppress progress and the summary

@@ -114,7 +114,7 @@ fn live_client(args: &VerifyArgs) -> Result<(WorkOsClient, SnapshotOptions), Str
     let key = ApiKey::from_env().ok_or_else(|| workos::MISSING_KEY_MESSAGE.to_string())?;
     let base = workos::resolve_base_url(args.endpoint.as_deref()).map_err(|e| e.to_string())?;
     let mut config = ClientConfig::new(base.clone(), key.clone());
-    config.concurrency = 8;
+    config.concurrency = 16;
     config.rate_limit = Some(f64::from(args.rate_limit));
     let client = WorkOsClient::new(config).map_err(|e| e.to_string())?;
     let options = SnapshotOptions {
@@ -123,7 +123,7 @@ fn live_client(args: &VerifyArgs) -> Result<(WorkOsClient, SnapshotOptions), Str
         checkpoint_root: PathBuf::from(CHECKPOINT_ROOT),
         endpoint: base.as_str().trim_end_matches('/').to_string(),
         api_key: key,
-        concurrency: 8,
+        concurrency: 16,
         quiet: args.quiet || args.json,
     };
     Ok((client, options))

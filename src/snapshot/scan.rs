@@ -40,6 +40,13 @@ pub const ORGS_PER_PART: u64 = 100;
 const ORG_ROLES_PART: &str = "roles-org";
 const ENV_ROLES_PART: &str = "roles-env";
 
+/// One page of a list on its way to the writer.
+struct ListedPage {
+    data: Vec<Value>,
+    /// The cursor after it (`None`: the last page).
+    after: Option<String>,
+}
+
 /// State shared by the two branches.
 pub struct Scan<'a> {
     pub client: &'a WorkOsClient,
@@ -91,67 +98,82 @@ impl Scan<'_> {
         }
     }
 
-    /// One cursor chain into `<table>-<n>` parts.
+    /// One cursor chain into `<table>-<n>` parts. The chain only waits for
+    /// the next cursor: pages go through a small queue to the writer, which
+    /// closes parts and saves the checkpoint.
     async fn scan_list(&self, table: Table, path: &str) -> Result<(), SnapshotError> {
         let start = self.list_progress(table);
         if start.done {
             return Ok(());
         }
-        let mut parts = start.parts;
-        let mut after = start.after;
-        let mut sink: Option<ParquetSink> = None;
-        let mut pages = 0u64;
-        loop {
-            let mut query: Vec<(&str, &str)> = vec![("limit", "100"), ("order", "desc")];
-            if let Some(a) = after.as_deref() {
-                query.push(("after", a));
-            }
-            let page = self.client.list_page(path, &query).await?;
-            self.seen(page.data.len());
-            let batch = table.batch(&page.data, None)?;
-            let s = match sink.as_mut() {
-                Some(s) => s,
-                None => sink.insert(ParquetSink::create(
-                    &part_path(&self.parts_dir, table.name(), parts),
-                    table.schema(),
-                )?),
-            };
-            s.write(&batch)?;
-            pages += 1;
-            let next = page
-                .list_metadata
-                .and_then(|m| m.after)
-                .filter(|n| !n.is_empty() && Some(n) != after.as_ref());
-            let done = next.is_none();
-            after = next;
-            if done || pages == PAGES_PER_PART {
-                let rows = match sink.take() {
-                    Some(s) => s.close()?,
-                    None => 0,
-                };
-                parts += 1;
-                pages = 0;
-                let closed = ListProgress {
-                    parts,
-                    rows: 0,
-                    after: after.clone(),
-                    done,
-                };
-                self.update(|cp| {
-                    let p = match table {
-                        Table::Users => &mut cp.users,
-                        _ => &mut cp.organizations,
-                    };
-                    *p = ListProgress {
-                        rows: p.rows + rows,
-                        ..closed
-                    };
-                })?;
-                if done {
-                    return Ok(());
+        let (start_parts, start_after) = (start.parts, start.after);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<ListedPage>(4);
+        let fetch = async move {
+            let mut after = start_after;
+            loop {
+                let mut query: Vec<(&str, &str)> = vec![("limit", "100"), ("order", "desc")];
+                if let Some(a) = after.as_deref() {
+                    query.push(("after", a));
+                }
+                let page = self.client.list_page(path, &query).await?;
+                self.seen(page.data.len());
+                let next = page
+                    .list_metadata
+                    .and_then(|m| m.after)
+                    .filter(|n| !n.is_empty() && Some(n) != after.as_ref());
+                let done = next.is_none();
+                after = next.clone();
+                // A closed queue means the writer failed: its error wins.
+                if tx.send(ListedPage { data: page.data, after: next }).await.is_err() || done {
+                    return Ok::<(), SnapshotError>(());
                 }
             }
-        }
+        };
+        let write = async {
+            let mut parts = start_parts;
+            let mut sink: Option<ParquetSink> = None;
+            let mut pages = 0u64;
+            while let Some(page) = rx.recv().await {
+                let batch = table.batch(&page.data, None)?;
+                let s = match sink.as_mut() {
+                    Some(s) => s,
+                    None => sink.insert(ParquetSink::create(
+                        &part_path(&self.parts_dir, table.name(), parts),
+                        table.schema(),
+                    )?),
+                };
+                s.write(&batch)?;
+                pages += 1;
+                let done = page.after.is_none();
+                if done || pages == PAGES_PER_PART {
+                    let rows = match sink.take() {
+                        Some(s) => s.close()?,
+                        None => 0,
+                    };
+                    parts += 1;
+                    pages = 0;
+                    let after = page.after.clone();
+                    self.update(|cp| {
+                        let p = match table {
+                            Table::Users => &mut cp.users,
+                            _ => &mut cp.organizations,
+                        };
+                        *p = ListProgress {
+                            parts,
+                            rows: p.rows + rows,
+                            after,
+                            done,
+                        };
+                    })?;
+                    if done {
+                        return Ok(());
+                    }
+                }
+            }
+            Ok::<(), SnapshotError>(())
+        };
+        tokio::try_join!(fetch, write)?;
+        Ok(())
     }
 
     /// `GET /authorization/roles` into `roles-env-000000`.
