@@ -28,21 +28,7 @@ use workos_migrate::package::{MigrationPackageWriter, PackageOptions};
 const USERS_N: usize = 10_000;
 const ORGS_N: usize = 20;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn common(&self) -> common::Run {
-        common::Run {
-            code: self.code,
-            stdout: self.stdout.clone(),
-            stderr: self.stderr.clone(),
-        }
-    }
-}
+use common::Run;
 
 /// Runs the binary in `cwd` with `WORKOS_SECRET_KEY=key` (off the async
 /// runtime's threads).
@@ -340,7 +326,7 @@ async fn bad_input_is_one_line_and_never_a_repair_package() {
         &["verify", s(&pkg), "--snapshot", s(&snap), "--repair-dir", s(&repair)],
     )
     .await;
-    let line = common::assert_one_line_error(&r.common());
+    let line = common::assert_one_line_error(&r);
     assert_eq!(r.code, 1);
     assert!(line.contains("another environment"), "{line}");
     assert!(!repair.join("manifest.json").exists());
@@ -363,7 +349,7 @@ async fn bad_input_is_one_line_and_never_a_repair_package() {
         &["verify", s(&pkg), "--endpoint", &url, "--repair-dir", s(&repair)],
     )
     .await;
-    let line = common::assert_one_line_error(&r.common());
+    let line = common::assert_one_line_error(&r);
     assert_eq!(r.code, 1);
     assert!(line.contains("cannot read"), "{line}");
     assert!(!line.contains("sk_test_no_read"), "{line}");
@@ -371,16 +357,16 @@ async fn bad_input_is_one_line_and_never_a_repair_package() {
 
     // Not a snapshot directory; a package that does not validate.
     let r = run(cwd, "", &["verify", s(&pkg), "--snapshot", s(&pkg)]).await;
-    let line = common::assert_one_line_error(&r.common());
+    let line = common::assert_one_line_error(&r);
     assert!(line.contains("not a snapshot directory"), "{line}");
     let broken = cwd.join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("manifest.json"), "{not json").unwrap();
     let r = run(cwd, "", &["verify", s(&broken), "--snapshot", s(&snap)]).await;
-    let line = common::assert_one_line_error(&r.common());
+    let line = common::assert_one_line_error(&r);
     assert!(line.contains("manifest.json"), "{line}");
     let r = run(cwd, "", &["verify", s(&cwd.join("nope")), "--snapshot", s(&snap)]).await;
-    common::assert_one_line_error(&r.common());
+    common::assert_one_line_error(&r);
 
     // A package without external ids: matched by email, with one warning.
     fake.reset();
