@@ -17,6 +17,8 @@
 //! - [`totp`]: `enroll-totp` — TOTP secrets read, checked and enrolled.
 //! - [`workos`]: the WorkOS REST client, rate limiter and retry rule.
 //! - [`import`]: the `import` command: CSV rows → WorkOS users, memberships, roles.
+//! - [`snapshot`]: `snapshot` — the WorkOS environment as Parquet, resumable.
+//! - [`verify`]: `verify` — a package reconciled with a snapshot, repair packages.
 //! - [`cli`]: clap types and thin dispatch.
 
 pub mod analyze;
