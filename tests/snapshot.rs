@@ -132,7 +132,6 @@ async fn snapshot_uses_the_read_budget_without_429_and_resumes_after_sigkill() {
         after.max_user_management_reads_in_any_10s_window,
         after.max_requests_in_any_60s_window
     );
-    assert!(used >= 0.90, "read budget used: {:.1} %", used * 100.0);
     assert!(after.max_user_management_reads_in_any_10s_window <= 1_000);
     assert!(after.max_requests_in_any_60s_window <= 6_000);
 
@@ -204,6 +203,10 @@ async fn snapshot_uses_the_read_budget_without_429_and_resumes_after_sigkill() {
         assert!(a == b, "{t}: resumed contents differ");
     }
     assert_eq!(manifest(&resumed)["counts"], m["counts"]);
+    eprintln!("killed and resumed: Parquet contents equal to the uninterrupted snapshot's");
+    // Checked last so that a full-size run on a slow machine still reports
+    // the resume result.
+    assert!(used >= 0.90, "read budget used: {:.1} %", used * 100.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
