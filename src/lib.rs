@@ -18,6 +18,8 @@
 //! - [`workos`]: the WorkOS REST client, rate limiter and retry rule.
 //! - [`import`]: the `import` command: CSV rows → WorkOS users, memberships, roles.
 //! - [`telemetry`]: request logging (`-v`, `RUST_LOG`) and the per-API-call event.
+//! - [`snapshot`]: `snapshot` — the WorkOS environment as Parquet, resumable.
+//! - [`verify`]: `verify` — a package reconciled with a snapshot, repair packages.
 //! - [`cli`]: clap types and thin dispatch.
 
 pub mod analyze;
@@ -29,6 +31,7 @@ pub mod password_merge;
 pub mod progress;
 pub mod query;
 pub mod roles;
+pub mod snapshot;
 pub mod sources;
 pub mod spill;
 pub mod synth;
@@ -36,4 +39,5 @@ pub mod telemetry;
 pub mod templates;
 pub mod totp;
 pub mod validate;
+pub mod verify;
 pub mod workos;

@@ -53,6 +53,11 @@ pub struct ImportPackageArgs {
     /// WorkOS API base URL (default: WORKOS_API_URL or https://api.workos.com)
     #[arg(long, value_name = "url")]
     pub endpoint: Option<String>,
+    /// Update users, organizations and membership roles that already exist
+    /// to match the package (PUT of the differing fields; never deletes).
+    /// Delta and repair packages turn this on in their manifest
+    #[arg(long)]
+    pub update_existing: bool,
     /// Suppress progress output
     #[arg(long)]
     pub quiet: bool,
@@ -92,6 +97,7 @@ pub fn run_import_package(
         errors_path: args.errors.clone(),
         summary_path: args.summary.clone(),
         quiet: args.quiet,
+        update_existing: args.update_existing,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

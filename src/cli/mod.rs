@@ -20,7 +20,9 @@ pub mod import_package;
 mod legacy;
 pub mod merge_passwords;
 pub mod roles;
+pub mod snapshot;
 pub mod totp;
+pub mod verify;
 
 use crate::package::validator::{run_validate_package, ValidateOptions};
 use crate::query::{ExtraTable, OutputFormat, QueryOptions};
@@ -79,6 +81,10 @@ pub enum Command {
     ImportPackage(import_package::ImportPackageArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
     Completions(completions::CompletionsArgs),
+    /// Read the WorkOS environment (users, organizations, memberships, roles) into Parquet files, resumable
+    Snapshot(snapshot::SnapshotArgs),
+    /// Reconcile a migration package with the WorkOS environment; write a repair package for what is missing or different
+    Verify(verify::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +258,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Analyze(a) => analyze::run_analyze(a, &mut out, &mut err),
         Command::MergePasswords(a) => merge_passwords::run_merge_passwords(a, &mut out, &mut err),
         Command::ImportPackage(a) => import_package::run_import_package(a, &mut out, &mut err),
+        Command::Snapshot(a) => snapshot::run_snapshot_command(a, &mut out, &mut err),
+        Command::Verify(a) => verify::run_verify_command(a, &mut out, &mut err),
         Command::ProcessRoleDefinitions(a) => {
             roles::run_process_role_definitions(a, &mut out, &mut err)
         }

@@ -18,6 +18,12 @@
 //!    row goes straight to one slug. Calls for one (user, organization) pair
 //!    are serialized so concurrent role unions never overwrite each other.
 //!
+//! With `update_existing` (import-package's update path, [`super::update`]):
+//! an existing user is looked up by external id first and `PUT` with the
+//! fields that differ (`Updated`). Memberships keep the union rule on that
+//! path too: roles are added, never removed (docs/decisions.md "Delta
+//! packages and the update path").
+//!
 //! Every step is idempotent, so a row redone after a crash or re-run ends in
 //! the same state without duplicates. Dry run (no client): no HTTP at all;
 //! users get `dry-run-user-<lowercased email>`.
@@ -35,6 +41,7 @@ use tokio::sync::OnceCell;
 
 use super::errors::{ErrorRecord, ErrorType};
 use super::orgs::{CacheStats, OrgError, OrgOptions, OrgResolver};
+use super::update;
 use crate::workos::error::DuplicateKey;
 use crate::workos::{CreateMembership, CreateUser, User, WorkOsClient, WorkOsError};
 
@@ -131,6 +138,8 @@ pub enum UserOutcome {
     Created,
     /// Already existed (duplicate-user error, `--dedupe` or an `Existing` spec).
     Existing,
+    /// Already existed and was updated (update path only).
+    Updated,
     Failed,
     /// Not attempted (the organization could not be resolved).
     Skipped,
@@ -141,6 +150,7 @@ impl UserOutcome {
         match self {
             Self::Created => "created",
             Self::Existing => "existing",
+            Self::Updated => "updated",
             Self::Failed => "failed",
             Self::Skipped => "skipped",
         }
@@ -150,6 +160,7 @@ impl UserOutcome {
         Some(match s {
             "created" => Self::Created,
             "existing" => Self::Existing,
+            "updated" => Self::Updated,
             "failed" => Self::Failed,
             "skipped" => Self::Skipped,
             _ => return None,
@@ -263,6 +274,7 @@ pub struct Engine {
     memberships_done: Mutex<DoneMemberships>,
     membership_locks: Vec<tokio::sync::Mutex<()>>,
     multiple_roles_disabled: AtomicBool,
+    update_existing: bool,
 }
 
 impl Engine {
@@ -278,7 +290,15 @@ impl Engine {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             multiple_roles_disabled: AtomicBool::new(false),
+            update_existing: false,
         }
+    }
+
+    /// Turns the update path on: existing users and membership roles are
+    /// brought to what the rows say ([`super::update`]).
+    pub fn with_update_existing(mut self, on: bool) -> Self {
+        self.update_existing = on;
+        self
     }
 
     pub fn is_dry_run(&self) -> bool {
@@ -437,14 +457,47 @@ impl Engine {
         if !err.is_duplicate_user() {
             return user_failed(record(&err));
         }
+        let collided = if self.update_existing && body.external_id.is_some() {
+            Some(DuplicateKey::ExternalId)
+        } else {
+            err.duplicate_user_key()
+        };
         match find_user(
             client,
-            err.duplicate_user_key(),
+            collided,
             Some(&body.email),
             body.external_id.as_deref(),
         )
         .await
         {
+            Ok(Some(u)) if self.update_existing => {
+                let changes = update::user_changes(&u, body);
+                if changes.is_empty() {
+                    return UserStep {
+                        outcome: UserOutcome::Existing,
+                        user_id: Some(u.id),
+                        error: None,
+                    };
+                }
+                match client.update_user(&u.id, &changes).await {
+                    Ok(_) => UserStep {
+                        outcome: UserOutcome::Updated,
+                        user_id: Some(u.id),
+                        error: None,
+                    },
+                    Err(e) => {
+                        let mut r = ErrorRecord::from_api(
+                            task.record_number,
+                            &task.email,
+                            ErrorType::UserUpdate,
+                            &e,
+                        );
+                        r.redact(&secrets_of(body));
+                        r.user_id = Some(u.id);
+                        user_failed(r)
+                    }
+                }
+            }
             Ok(Some(u)) => UserStep {
                 outcome: UserOutcome::Existing,
                 user_id: Some(u.id),

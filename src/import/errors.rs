@@ -24,6 +24,8 @@ use crate::workos::WorkOsError;
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     UserCreate,
+    /// `PUT` of an existing user (import-package update path).
+    UserUpdate,
     MembershipCreate,
     OrgResolution,
     RoleAssignment,
@@ -33,6 +35,7 @@ impl ErrorType {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UserCreate => "user_create",
+            Self::UserUpdate => "user_update",
             Self::MembershipCreate => "membership_create",
             Self::OrgResolution => "org_resolution",
             Self::RoleAssignment => "role_assignment",

@@ -15,6 +15,7 @@ pub mod package;
 pub mod pipeline;
 pub mod row;
 pub mod summary;
+pub mod update;
 
 pub use engine::{Engine, MembershipOutcome, OrgRef, RowOutcome, UserOutcome, UserSpec, UserTask};
 pub use errors::{ErrorRecord, ErrorType};

@@ -15,7 +15,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYP
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
 use crate::telemetry::{request_id, transport_kind, ApiCall, Outcome};
@@ -202,7 +202,30 @@ impl WorkOsClient {
             .await
     }
 
+    /// `PUT /user_management/users/{id}` with the fields to change (omitted
+    /// fields are left unchanged; `null` clears where the API allows it).
+    pub async fn update_user(
+        &self,
+        id: &str,
+        body: &Map<String, Value>,
+    ) -> Result<User, WorkOsError> {
+        let path = format!("/user_management/users/{}", encode_segment(id));
+        self.send_json(Method::PUT, &path, &[], Some(body), false)
+            .await
+    }
+
     // -------------------------------------------------------- organizations
+
+    /// `PUT /organizations/{id}` with the fields to change.
+    pub async fn update_organization(
+        &self,
+        id: &str,
+        body: &Map<String, Value>,
+    ) -> Result<Organization, WorkOsError> {
+        let path = format!("/organizations/{}", encode_segment(id));
+        self.send_json(Method::PUT, &path, &[], Some(body), false)
+            .await
+    }
 
     /// `POST /organizations`.
     pub async fn create_organization(
@@ -431,6 +454,18 @@ impl WorkOsClient {
             encode_segment(user_id)
         );
         self.list_all(&path, &[("limit", "100")]).await
+    }
+
+    // ---------------------------------------------------------------- lists
+
+    /// One page of a list endpoint (`GET path?query`), objects kept as JSON;
+    /// used by `snapshot`, which streams pages instead of collecting them.
+    pub async fn list_page(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<ListPage<Value>, WorkOsError> {
+        self.get(path, query).await
     }
 
     // ------------------------------------------------------------ plumbing

@@ -38,6 +38,21 @@ pub struct User {
     pub external_id: Option<String>,
     #[serde(default)]
     pub email_verified: Option<bool>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// `null` or absent reads as empty.
+    #[serde(default, deserialize_with = "null_as_empty_map")]
+    pub metadata: Map<String, Value>,
+}
+
+/// A JSON object, `null` and absent both read as empty.
+fn null_as_empty_map<'de, D>(d: D) -> Result<Map<String, Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// One `domain_data` entry of an organization create.
@@ -70,6 +85,25 @@ pub struct Organization {
     pub external_id: Option<String>,
     #[serde(default)]
     pub domains: Vec<Value>,
+    /// `null` or absent reads as empty.
+    #[serde(default, deserialize_with = "null_as_empty_map")]
+    pub metadata: Map<String, Value>,
+}
+
+impl Organization {
+    /// The domain names (`domains[].domain`, or plain strings), lower-cased.
+    pub fn domain_names(&self) -> Vec<String> {
+        self.domains
+            .iter()
+            .filter_map(|d| match d {
+                Value::String(s) => Some(s.to_lowercase()),
+                other => other
+                    .get("domain")
+                    .and_then(Value::as_str)
+                    .map(str::to_lowercase),
+            })
+            .collect()
+    }
 }
 
 /// `{slug}` as embedded in memberships.

@@ -11,6 +11,9 @@
 //!   `<prefix>_01` + 24 Crockford base32 characters whose first 12 encode a
 //!   creation sequence number, so a cursor still works after its object was
 //!   deleted.
+//! - A second, valid key without permission (`forbidden_key`, answered 403)
+//!   and budget counters (admitted requests, most `/user_management/*` reads
+//!   in any 10 s and requests in any 60 s window).
 //! - Bearer auth, `X-Request-ID` on every response, the documented error
 //!   bodies, sliding-window rate limits with `Retry-After`, and seeded,
 //!   deterministic fault injection (5xx, HTML 502, slow responses, dropped
@@ -75,6 +78,10 @@ pub struct FakeWorkOsConfig {
     pub faults: FaultPlan,
     /// Seed of the fault PRNG (and of generated slugs and TOTP secrets).
     pub seed: u64,
+    /// A second, valid key without permission: every API request made with
+    /// it is answered 403 (`workos-api.md` §1: "A valid key without
+    /// sufficient permission returns 403").
+    pub forbidden_key: Option<String>,
 }
 
 impl Default for FakeWorkOsConfig {
@@ -86,6 +93,7 @@ impl Default for FakeWorkOsConfig {
             environment_roles: vec!["admin".to_string()],
             faults: FaultPlan::default(),
             seed: 0x5EED,
+            forbidden_key: None,
         }
     }
 }
@@ -209,6 +217,19 @@ pub struct FakeStats {
     /// Most API requests handled at the same time (a request with a slow
     /// answer counts until it is sent).
     pub max_in_flight: u64,
+    /// 403 answers (the forbidden key).
+    pub forbidden: u64,
+    /// Requests admitted (authorized, not answered 429) — what the
+    /// documented budgets count.
+    pub admitted: u64,
+    /// Most admitted `GET /user_management/*` in any 10 s window (budget
+    /// 1,000).
+    pub max_user_management_reads_in_any_10s_window: u64,
+    /// Most admitted requests in any 60 s window (budget 6,000).
+    pub max_requests_in_any_60s_window: u64,
+    /// First and last admitted request.
+    pub first_admitted_at: Option<Instant>,
+    pub last_admitted_at: Option<Instant>,
 }
 
 impl FakeStats {
@@ -229,6 +250,10 @@ impl FakeStats {
             "faults_by_kind": self.faults_by_kind,
             "first_to_last_request_ms": span_ms,
             "max_writes_in_any_10s_window": self.max_writes_in_any_10s_window,
+            "forbidden": self.forbidden,
+            "admitted": self.admitted,
+            "max_user_management_reads_in_any_10s_window": self.max_user_management_reads_in_any_10s_window,
+            "max_requests_in_any_60s_window": self.max_requests_in_any_60s_window,
         })
     }
 }
@@ -418,6 +443,43 @@ impl FakeWorkOs {
             updated_at: now,
         });
         id
+    }
+
+    /// Inserts an active membership directly (role `member` unless `roles`
+    /// names others). Panics if the pair exists or an id is unknown.
+    pub fn seed_membership(&self, user_id: &str, organization_id: &str, roles: &[&str]) -> String {
+        let mut s = self.lock();
+        assert!(s.data.user_by_id.contains_key(user_id), "seed_membership: no user {user_id}");
+        assert!(
+            s.data.org(organization_id).is_some(),
+            "seed_membership: no organization {organization_id}"
+        );
+        let key = (user_id.to_string(), organization_id.to_string());
+        assert!(!s.data.om_by_pair.contains_key(&key), "seed_membership: pair exists");
+        let (seq, id) = s.data.next_id("om");
+        let now = now_iso();
+        let role_slugs = if roles.is_empty() {
+            vec!["member".to_string()]
+        } else {
+            roles.iter().map(|r| r.to_string()).collect()
+        };
+        s.data.insert_membership(Membership {
+            seq,
+            id: id.clone(),
+            user_id: user_id.to_string(),
+            organization_id: organization_id.to_string(),
+            status: "active",
+            role_slugs,
+            created_at: now.clone(),
+            updated_at: now,
+        });
+        id
+    }
+
+    /// Empties the rate-limit windows (as if a minute had passed without
+    /// requests); data and counters are kept.
+    pub fn clear_rate_limit_windows(&self) {
+        self.lock().limiter = Limiter::new();
     }
 
     /// Removes the (user, organization) membership; false if there was none.
@@ -2319,9 +2381,43 @@ struct Counters {
     last_request_at: Option<Instant>,
     write_log: VecDeque<Instant>,
     max_writes_in_any_10s_window: u64,
+    forbidden: u64,
+    admitted: u64,
+    um_read_log: VecDeque<Instant>,
+    max_um_reads_10s: u64,
+    request_log_60s: VecDeque<Instant>,
+    max_requests_60s: u64,
+    first_admitted_at: Option<Instant>,
+    last_admitted_at: Option<Instant>,
+}
+
+/// Pushes `now` into a sliding-window log of `span`; returns its length.
+fn window_push(log: &mut VecDeque<Instant>, now: Instant, span: Duration) -> u64 {
+    while let Some(&t) = log.front() {
+        if now.saturating_duration_since(t) >= span {
+            log.pop_front();
+        } else {
+            break;
+        }
+    }
+    log.push_back(now);
+    log.len() as u64
 }
 
 impl Counters {
+    /// Records a request the budgets count (authorized, not 429).
+    fn admit(&mut self, now: Instant, user_management_read: bool) {
+        self.admitted += 1;
+        self.first_admitted_at.get_or_insert(now);
+        self.last_admitted_at = Some(now);
+        let n = window_push(&mut self.request_log_60s, now, Duration::from_secs(60));
+        self.max_requests_60s = self.max_requests_60s.max(n);
+        if user_management_read {
+            let n = window_push(&mut self.um_read_log, now, Duration::from_secs(10));
+            self.max_um_reads_10s = self.max_um_reads_10s.max(n);
+        }
+    }
+
     fn fault(&mut self, kind: &'static str) {
         self.faults_injected += 1;
         *self.faults_by_kind.entry(kind).or_insert(0) += 1;
@@ -2330,6 +2426,7 @@ impl Counters {
 
 struct State {
     api_key: String,
+    forbidden_key: Option<String>,
     rate_limits: bool,
     multiple_roles_enabled: bool,
     environment_roles: Vec<String>,
@@ -2351,6 +2448,7 @@ impl State {
         Self {
             data: Data::new(&c.environment_roles),
             api_key: c.api_key,
+            forbidden_key: c.forbidden_key,
             rate_limits: c.rate_limits,
             multiple_roles_enabled: c.multiple_roles_enabled,
             environment_roles: c.environment_roles,
@@ -2407,6 +2505,12 @@ impl State {
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
             unauthorized: c.unauthorized,
+            forbidden: c.forbidden,
+            admitted: c.admitted,
+            max_user_management_reads_in_any_10s_window: c.max_um_reads_10s,
+            max_requests_in_any_60s_window: c.max_requests_60s,
+            first_admitted_at: c.first_admitted_at,
+            last_admitted_at: c.last_admitted_at,
         }
     }
 
@@ -2540,9 +2644,16 @@ impl State {
             at: now,
         });
 
-        let authorized = authorization
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .is_some_and(|k| k == self.api_key);
+        let bearer = authorization.and_then(|a| a.strip_prefix("Bearer "));
+        if bearer.is_some() && bearer == self.forbidden_key.as_deref() {
+            self.counters.forbidden += 1;
+            let reply = err_msg(403, "Forbidden: this API key does not have access to this resource.");
+            return Outcome::Respond {
+                out: self.out(reply),
+                delay: None,
+            };
+        }
+        let authorized = bearer.is_some_and(|k| k == self.api_key);
         if !authorized {
             self.counters.unauthorized += 1;
             let reply = err_code(
@@ -2592,6 +2703,8 @@ impl State {
             }
         }
 
+        self.counters
+            .admit(now, !is_write && path.starts_with("/user_management/"));
         if is_write {
             let c = &mut self.counters;
             while let Some(&t) = c.write_log.front() {

@@ -20,6 +20,15 @@
 //! the memberships that use them and left `tmp_role_assignments/` behind
 //! (docs/decisions.md "import-package").
 //!
+//! Update path (the cut-over contract, docs/cutover-runbook.md): with
+//! `metadata.workosMigrate.updateExisting: true` in the manifest (delta and
+//! repair packages) or `--update-existing`, rows whose user, organization or
+//! membership already exists are brought to what the row says with `PUT`
+//! (only the fields that differ, [`crate::import::update`]) and counted as
+//! `updated`; nothing is ever deleted. A re-run is the resume: every step
+//! finds what the previous run did and sends no request when nothing
+//! differs (rows carrying a password hash always re-send it).
+//!
 //! A dry run reads only the plan: no client, no key, zero HTTP requests;
 //! totals come from the manifest counts.
 
@@ -100,6 +109,8 @@ pub struct ImportPackageOptions {
     /// `--summary` (default `<dir>/workos_import_summary.json`).
     pub summary_path: Option<PathBuf>,
     pub quiet: bool,
+    /// `--update-existing` (the manifest's `updateExisting` turns it on too).
+    pub update_existing: bool,
 }
 
 /// Runs the import. `client` is the API configuration (`None` only for a
@@ -225,6 +236,14 @@ async fn live(
     let client = WorkOsClient::new(config.clone())?;
     let plan = s.plan.clone();
     let dir = plan.package_dir.clone();
+    let update_existing = opts.update_existing || plan.update_existing;
+    if update_existing {
+        info(
+            log,
+            quiet,
+            "Update path on: existing users, organizations and membership roles are updated to match the package.",
+        )?;
+    }
 
     // 1. Organizations.
     let mut directory = OrgDirectory::default();
@@ -234,15 +253,19 @@ async fn live(
             &client,
             &plan.file(&schema::ORGANIZATIONS),
             concurrency,
+            update_existing,
             &mut directory,
         )
         .await?;
         let extra = r.warnings_total.saturating_sub(r.warnings.len() as u64);
-        let mut e = EntityResult::imported(r.total, r.created + r.existing, r.failed);
+        let mut e = EntityResult::imported(r.total, r.created + r.existing + r.updated, r.failed);
         e.warn_all(r.warnings, extra);
         e.notes = Some(vec![ORGANIZATIONS_NOTE.to_string()]);
         e.detail("created", r.created);
         e.detail("existing", r.existing);
+        if update_existing {
+            e.detail("updated", r.updated);
+        }
         s.organizations = e;
     }
     let mut role_orgs = crate::roles::OrgResolver::new();
@@ -289,7 +312,8 @@ async fn live(
                 ..OrgOptions::default()
             },
             false,
-        );
+        )
+        .with_update_existing(update_existing);
         for id in directory.workos_ids().take(DEFAULT_CACHE_CAPACITY / 2) {
             engine.orgs().prime_id(id);
         }
@@ -306,12 +330,15 @@ async fn live(
             .await?;
             let mut e = EntityResult::imported(
                 people.user_rows,
-                people.users_created + people.users_existing,
+                people.users_created + people.users_existing + people.users_updated,
                 people.users_failed,
             );
             e.warn_all(std::mem::take(&mut people.user_warnings), 0);
             e.detail("created", people.users_created);
             e.detail("duplicateUsers", people.users_existing);
+            if update_existing {
+                e.detail("updated", people.users_updated);
+            }
             s.users = e;
         }
         if plan.has_memberships_csv {
@@ -336,6 +363,9 @@ async fn live(
         e.detail("created", people.memberships_created);
         e.detail("duplicateMemberships", people.memberships_existing);
         e.detail("rolesUpdated", people.memberships_roles_updated);
+        if update_existing {
+            e.detail("updated", people.memberships_roles_updated);
+        }
         e.detail("rolesAssigned", people.roles_assigned);
         e.detail("roleAssignmentFailures", people.roles_skipped);
         e.detail("fromUsersCsv", people.memberships_from_users_csv);

@@ -11,7 +11,10 @@
 //!   with `name` (`org_name`, else the key), `external_id`, `domain_data`
 //!   (every domain of `domains`, split on `,`/`;`/whitespace, lower-cased,
 //!   de-duplicated, state `pending`) and `metadata` (a JSON object; values
-//!   sent as strings). An existing organization is left unchanged;
+//!   sent as strings). An existing organization is left unchanged, except
+//!   on the update path (`updateExisting`), where its name, domains and
+//!   metadata are brought to the row's with `PUT /organizations/{id}` when
+//!   they differ ([`crate::import::update::organization_changes`]);
 //! - when WorkOS refuses the metadata (`invalid_metadata`) or the domains
 //!   (409/422, e.g. a domain claimed by another organization), the create is
 //!   retried without them and a warning says what was dropped;
@@ -34,8 +37,9 @@ use super::summary::MAX_WARNINGS;
 use super::ImportPackageError;
 use crate::import::engine::OrgRef;
 use crate::import::row::flatten_metadata;
+use crate::import::update::{organization_changes, OrgWanted};
 use crate::package::csv_reader::{CsvBatchReader, CsvReadOptions, RaggedRows};
-use crate::workos::{CreateOrganization, DomainData, WorkOsClient, WorkOsError};
+use crate::workos::{CreateOrganization, DomainData, Organization, WorkOsClient, WorkOsError};
 
 /// Most source keys remembered (each organization uses at most two).
 pub const DIRECTORY_CAPACITY: usize = 200_000;
@@ -150,6 +154,8 @@ pub struct OrgStepReport {
     pub total: u64,
     pub created: u64,
     pub existing: u64,
+    /// Existing and updated (update path).
+    pub updated: u64,
     pub failed: u64,
     /// Warnings and row failures, in completion order (the first
     /// [`MAX_WARNINGS`]).
@@ -183,6 +189,7 @@ struct OrgRow {
 enum RowResult {
     Created(String),
     Existing(String),
+    Updated(String),
     Failed(String),
 }
 
@@ -192,6 +199,7 @@ pub async fn import_organizations(
     client: &WorkOsClient,
     path: &Path,
     concurrency: usize,
+    update_existing: bool,
     directory: &mut OrgDirectory,
 ) -> Result<OrgStepReport, ImportPackageError> {
     let options = CsvReadOptions {
@@ -215,7 +223,7 @@ pub async fn import_organizations(
         report.total += rows.len() as u64;
         let mut results = futures::stream::iter(rows)
             .map(|r| async move {
-                let res = import_row(client, &r).await;
+                let res = import_row(client, &r, update_existing).await;
                 (r, res)
             })
             .buffer_unordered(concurrency.max(1));
@@ -230,6 +238,10 @@ pub async fn import_organizations(
                 }
                 RowResult::Existing(id) => {
                     report.existing += 1;
+                    remember(directory, &row, &id);
+                }
+                RowResult::Updated(id) => {
+                    report.updated += 1;
                     remember(directory, &row, &id);
                 }
                 RowResult::Failed(message) => {
@@ -334,7 +346,11 @@ fn is_invalid_metadata(e: &WorkOsError) -> bool {
             .any(|x| x.get("code").and_then(Value::as_str) == Some("invalid_metadata"))
 }
 
-async fn import_row(client: &WorkOsClient, row: &OrgRow) -> (RowResult, Vec<String>) {
+async fn import_row(
+    client: &WorkOsClient,
+    row: &OrgRow,
+    update_existing: bool,
+) -> (RowResult, Vec<String>) {
     let mut warnings = Vec::new();
     if let Some(found) = row.ragged {
         return (
@@ -370,6 +386,7 @@ async fn import_row(client: &WorkOsClient, row: &OrgRow) -> (RowResult, Vec<Stri
         };
     };
     match client.get_organization_by_external_id(&external_id).await {
+        Ok(Some(o)) if update_existing => return update_row(client, row, &o, warnings).await,
         Ok(Some(o)) => return (RowResult::Existing(o.id), warnings),
         Ok(None) => {}
         Err(e) => return (RowResult::Failed(e.to_string()), warnings),
@@ -441,6 +458,39 @@ async fn import_row(client: &WorkOsClient, row: &OrgRow) -> (RowResult, Vec<Stri
         RowResult::Failed("could not be created".to_string()),
         warnings,
     )
+}
+
+/// Update path: `PUT` what differs between `have` and the row.
+async fn update_row(
+    client: &WorkOsClient,
+    row: &OrgRow,
+    have: &Organization,
+    mut warnings: Vec<String>,
+) -> (RowResult, Vec<String>) {
+    let metadata = match row.metadata.as_deref().map(org_metadata) {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(message)) => {
+            warnings.push(format!(
+                "Organization {}: {message}; metadata left unchanged",
+                have.id
+            ));
+            return (RowResult::Existing(have.id.clone()), warnings);
+        }
+    };
+    let want = OrgWanted {
+        name: row.name.as_deref(),
+        domains: &row.domains,
+        metadata: metadata.as_ref(),
+    };
+    let changes = organization_changes(have, &want);
+    if changes.is_empty() {
+        return (RowResult::Existing(have.id.clone()), warnings);
+    }
+    match client.update_organization(&have.id, &changes).await {
+        Ok(_) => (RowResult::Updated(have.id.clone()), warnings),
+        Err(e) => (RowResult::Failed(e.to_string()), warnings),
+    }
 }
 
 fn one_line(s: &str) -> String {

@@ -18,6 +18,10 @@ pub struct ImportPackagePlan {
     /// Absolute package directory.
     pub package_dir: PathBuf,
     pub manifest_provider: String,
+    /// `metadata.workosMigrate.packageKind` (`delta`, `repair`), if any.
+    pub package_kind: Option<String>,
+    /// `metadata.workosMigrate.updateExisting` is `true`.
+    pub update_existing: bool,
     pub has_users_csv: bool,
     pub has_organizations_csv: bool,
     pub has_memberships_csv: bool,
@@ -61,6 +65,13 @@ impl ImportPackagePlan {
             "manifestProvider".into(),
             Value::String(self.manifest_provider.clone()),
         );
+        // Only for delta/repair packages: the original's plan has neither key.
+        if let Some(kind) = &self.package_kind {
+            m.insert("packageKind".into(), Value::String(kind.clone()));
+        }
+        if self.update_existing {
+            m.insert("updateExisting".into(), Value::Bool(true));
+        }
         for (k, v) in [
             ("hasUsersCsv", self.has_users_csv),
             ("hasOrganizationsCsv", self.has_organizations_csv),
@@ -95,6 +106,12 @@ impl ImportPackagePlan {
             self.package_dir.display()
         )?;
         writeln!(out, "  Provider:               {}", self.manifest_provider)?;
+        if let Some(kind) = &self.package_kind {
+            writeln!(out, "  Package kind:           {kind}")?;
+        }
+        if self.update_existing {
+            writeln!(out, "  Update existing:        true")?;
+        }
         writeln!(out, "  users.csv has rows:     {}", self.has_users_csv)?;
         writeln!(
             out,
@@ -195,6 +212,18 @@ pub fn plan_import_package(dir: &Path) -> Result<ImportPackagePlan, ImportPackag
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let workos_migrate = manifest
+        .get("metadata")
+        .and_then(|m| m.get("workosMigrate"))
+        .and_then(Value::as_object);
+    let package_kind = workos_migrate
+        .and_then(|w| w.get("packageKind"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let update_existing = workos_migrate
+        .and_then(|w| w.get("updateExisting"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let expected_counts = manifest
         .get("entitiesExported")
         .and_then(Value::as_object)
@@ -210,6 +239,8 @@ pub fn plan_import_package(dir: &Path) -> Result<ImportPackagePlan, ImportPackag
         has_totp_csv: has(&schema::TOTP_SECRETS)?,
         has_sso: has(&schema::SAML_CONNECTIONS)? || has(&schema::OIDC_CONNECTIONS)?,
         manifest_provider,
+        package_kind,
+        update_existing,
         expected_counts,
         validation_errors: report.errors().cloned().collect(),
         validation_warnings: report.warnings().cloned().collect(),

@@ -43,6 +43,8 @@ pub struct PeopleReport {
     pub user_rows: u64,
     pub users_created: u64,
     pub users_existing: u64,
+    /// Existing users updated (update path).
+    pub users_updated: u64,
     pub users_failed: u64,
     /// Rows naming an organization (both files).
     pub membership_rows: u64,
@@ -184,6 +186,7 @@ fn record(report: &mut PeopleReport, source: Source, o: &RowOutcome, names_org: 
         match o.user {
             UserOutcome::Created => report.users_created += 1,
             UserOutcome::Existing => report.users_existing += 1,
+            UserOutcome::Updated => report.users_updated += 1,
             UserOutcome::Failed | UserOutcome::Skipped => report.users_failed += 1,
         }
     }
