@@ -17,6 +17,7 @@
 //! - [`totp`]: `enroll-totp` — TOTP secrets read, checked and enrolled.
 //! - [`workos`]: the WorkOS REST client, rate limiter and retry rule.
 //! - [`import`]: the `import` command: CSV rows → WorkOS users, memberships, roles.
+//! - [`wizard`]: the guided, resumable migration that drives the commands.
 //! - [`cli`]: clap types and thin dispatch.
 
 pub mod analyze;
@@ -34,4 +35,5 @@ pub mod synth;
 pub mod templates;
 pub mod totp;
 pub mod validate;
+pub mod wizard;
 pub mod workos;

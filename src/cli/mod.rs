@@ -20,6 +20,7 @@ mod legacy;
 pub mod merge_passwords;
 pub mod roles;
 pub mod totp;
+pub mod wizard;
 
 use crate::package::validator::{run_validate_package, ValidateOptions};
 use crate::query::{ExtraTable, OutputFormat, QueryOptions};
@@ -73,6 +74,8 @@ pub enum Command {
     MergePasswords(merge_passwords::MergePasswordsArgs),
     /// Import a migration package into WorkOS — users, organizations, memberships, roles, and TOTP factors (SSO connections are handoff-only, never auto-created)
     ImportPackage(import_package::ImportPackageArgs),
+    /// Interactive step-by-step migration wizard (export, validate, dry run, import; resumable)
+    Wizard(wizard::WizardArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +254,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         }
         Command::EnrollTotp(a) => totp::run_enroll_totp(a, &mut out, &mut err),
         Command::Import(a) => import::run_import_command(a, &mut out, &mut err),
+        Command::Wizard(a) => wizard::run_wizard(a, &mut out, &mut err),
         Command::Query(a) => {
             let opts = QueryOptions {
                 sql: a.sql,
