@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fakes::auth0::{FakeAuth0, FakeAuth0Config};
+use fakes::auth0::{FakeAuth0, FakeAuth0Config, Fault, Route};
 use fakes::workos::{FakeWorkOs, FakeWorkOsConfig};
 use rexpect::process::WaitStatus;
 use rexpect::reader::Options;
@@ -369,6 +369,143 @@ fn auth0_wizard_exports_validates_dry_runs_and_imports() {
     assert!(!env.tmp.path().join(".workos-migrate-wizard.json").exists());
     let secrets = env.secrets();
     assert_no_secret_on_disk(env.tmp.path(), &secrets.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+impl Auth0Env {
+    fn package_dir(&self) -> PathBuf {
+        self.tmp.path().join("migration-auth0")
+    }
+
+    /// After a cancel: exit 0, the message, no typed secret on disk, no
+    /// package that looks complete unless `package_complete`.
+    fn assert_cancelled(&self, p: PtySession, package_complete: bool) {
+        let (code, rest) = finish(p);
+        assert_eq!(code, 0, "{rest}");
+        assert!(rest.contains("Wizard cancelled."), "{rest}");
+        assert!(rest.contains("run `workos-migrate wizard` here again to continue"), "{rest}");
+        let secrets = self.secrets();
+        assert_no_secret_on_disk(
+            self.tmp.path(),
+            &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let manifest = self.package_dir().join("manifest.json");
+        assert_eq!(manifest.exists(), package_complete, "{rest}");
+        if package_complete {
+            let ok = Command::new(env!("CARGO_BIN_EXE_workos-migrate"))
+                .arg("validate-package")
+                .arg(self.package_dir())
+                .stdin(Stdio::null())
+                .output()
+                .expect("validate-package");
+            assert!(ok.status.success());
+        }
+        assert!(self.tmp.path().join(".workos-migrate-wizard.json").is_file());
+        assert!(self.workos.users().is_empty(), "nothing imported before the cancel");
+    }
+
+    /// The re-run: continue, then the rest from `step`, then the end state.
+    fn resume_and_finish(&self, step: &str, rest: impl FnOnce(&Self, &mut PtySession)) {
+        let mut p = self.spawn();
+        answer(&mut p, &format!("Continue from step {step}?"), ENTER);
+        rest(self, &mut p);
+        let (code, out) = finish(p);
+        assert_eq!(code, 0, "{out}");
+        assert_package_imported_once(&self.workos, &self.package_dir(), &self.roles_before);
+        assert!(!self.tmp.path().join(".workos-migrate-wizard.json").exists());
+    }
+
+    fn workos_key(&self, p: &mut PtySession) {
+        answer(p, "Enter your WorkOS Secret Key", &format!("{}{ENTER}", self.workos.api_key()));
+    }
+}
+
+#[test]
+fn ctrl_c_at_a_credentials_prompt_then_resume_finishes() {
+    let env = auth0_env();
+    let mut p = env.spawn();
+    answer(&mut p, "Which identity provider are you migrating from?", &format!("Auth0{ENTER}"));
+    env.workos_key(&mut p);
+    answer(&mut p, "Auth0 domain", &format!("{}{ENTER}", env.auth0.url()));
+    expect(&mut p, "Auth0 M2M application client ID");
+    p.send_control('c').expect("ctrl-c");
+    env.assert_cancelled(p, false);
+
+    env.resume_and_finish("2 (Credentials)", |env, p| {
+        env.workos_key(p);
+        answer(p, "Auth0 domain", &format!("{}{ENTER}", env.auth0.url()));
+        answer(p, "Auth0 M2M application client ID", &format!("{}{ENTER}", env.auth0.client_id()));
+        answer(
+            p,
+            "Auth0 M2M application client secret",
+            &format!("{}{ENTER}", env.auth0.client_secret()),
+        );
+        answer(p, "to .env in this directory", &format!("n{ENTER}"));
+        env.export_config(p, "");
+        expect(p, "Package export complete");
+        answer(p, "Do you have an Auth0 password hash export (NDJSON)?", ENTER);
+        validate_and_import(p);
+    });
+}
+
+#[test]
+fn ctrl_c_during_the_export_leaves_no_package_then_resume_reexports() {
+    let env = auth0_env();
+    // The first organizations listing hangs until the export is interrupted.
+    env.auth0
+        .push_fault(Route::Organizations, Fault::Delay(Duration::from_secs(120)));
+    let mut p = env.spawn();
+    env.provider_and_credentials(&mut p);
+    env.export_config(&mut p, "");
+    expect(&mut p, "Exporting from Auth0");
+    p.send_control('c').expect("ctrl-c");
+    env.assert_cancelled(p, false);
+    assert!(!env.package_dir().exists(), "the interrupted export is removed");
+
+    env.resume_and_finish("4 (Export)", |env, p| {
+        answer(
+            p,
+            "Auth0 M2M application client secret",
+            &format!("{}{ENTER}", env.auth0.client_secret()),
+        );
+        expect(p, "Package export complete");
+        answer(p, "Do you have an Auth0 password hash export (NDJSON)?", ENTER);
+        expect(p, "Repeat this step: workos-migrate validate-package");
+        // Steps 7 and 8 are asked again; the WorkOS key too (never saved).
+        answer(p, "Import concurrency", ENTER);
+        answer(p, "Import rate limit", ENTER);
+        answer(p, "Run as dry-run first (recommended)?", ENTER);
+        answer(p, "Start the dry run?", ENTER);
+        answer(p, "Dry-run complete. Run the actual import now?", ENTER);
+        env.workos_key(p);
+        answer(p, "Do you have TOTP/MFA secrets to migrate", ENTER);
+        answer(p, "Do you have role definitions to process", ENTER);
+        expect(p, "Migration Complete");
+    });
+}
+
+#[test]
+fn ctrl_c_at_the_import_confirmation_then_resume_imports_once() {
+    let env = auth0_env();
+    let mut p = env.spawn();
+    env.provider_and_credentials(&mut p);
+    env.export_config(&mut p, "");
+    answer(&mut p, "Do you have an Auth0 password hash export (NDJSON)?", ENTER);
+    answer(&mut p, "Import concurrency", ENTER);
+    answer(&mut p, "Import rate limit", ENTER);
+    answer(&mut p, "Run as dry-run first (recommended)?", ENTER);
+    answer(&mut p, "Start the dry run?", ENTER);
+    expect(&mut p, "Dry-run complete. Run the actual import now?");
+    p.send_control('c').expect("ctrl-c");
+    env.assert_cancelled(p, true);
+
+    env.resume_and_finish("8 (Import)", |env, p| {
+        answer(p, "Start the dry run?", ENTER);
+        answer(p, "Dry-run complete. Run the actual import now?", ENTER);
+        env.workos_key(p);
+        answer(p, "Do you have TOTP/MFA secrets to migrate", ENTER);
+        answer(p, "Do you have role definitions to process", ENTER);
+        expect(p, "Migration Complete");
+    });
 }
 
 #[test]
