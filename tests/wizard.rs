@@ -19,6 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fakes::auth0::{FakeAuth0, FakeAuth0Config, Fault, Route};
+use fakes::cognito::{FakeCognito, FakeCognitoConfig};
 use fakes::workos::{FakeWorkOs, FakeWorkOsConfig};
 use rexpect::process::WaitStatus;
 use rexpect::reader::Options;
@@ -196,7 +197,8 @@ fn assert_package_imported_once(
         .iter()
         .map(|u| u["email"].as_str().unwrap_or("").to_lowercase())
         .collect();
-    assert_eq!(fake_emails.len(), emails.len(), "users: {fake_emails:?}");
+    let errors = std::fs::read_to_string(dir.join("workos_import_errors.jsonl")).unwrap_or_default();
+    assert_eq!(fake_emails.len(), emails.len(), "users: {fake_emails:?}; errors: {errors}");
     assert_eq!(
         fake_emails.iter().cloned().collect::<BTreeSet<_>>(),
         emails,
@@ -264,9 +266,18 @@ fn assert_package_imported_once(
 
     // Roles: each definition once.
     let defs = rows_if_exists(&dir.join("role_definitions.csv"));
+    // An environment role the environment already has is reused, not
+    // created again.
+    let distinct: BTreeSet<(String, String)> = defs
+        .iter()
+        .map(|d| (field(d, "role_slug").to_string(), field(d, "org_external_id").to_string()))
+        .collect();
     let mut slugs = roles_before.clone();
-    for d in &defs {
-        *slugs.entry(field(d, "role_slug").to_string()).or_default() += 1;
+    for (slug, org) in distinct {
+        if org.is_empty() && roles_before.contains_key(&slug) {
+            continue;
+        }
+        *slugs.entry(slug).or_default() += 1;
     }
     assert_eq!(role_counts(fake), slugs, "roles");
 }
@@ -506,6 +517,202 @@ fn ctrl_c_at_the_import_confirmation_then_resume_imports_once() {
         answer(p, "Do you have role definitions to process", ENTER);
         expect(p, "Migration Complete");
     });
+}
+
+/// A fake WorkOS for the file-based sources, with its roles before the run.
+fn workos_only() -> (
+    tokio::runtime::Runtime,
+    FakeWorkOs,
+    BTreeMap<String, usize>,
+    tempfile::TempDir,
+) {
+    let rt = runtime();
+    let workos = rt.block_on(FakeWorkOs::start(FakeWorkOsConfig::default()));
+    let roles = role_counts(&workos);
+    (rt, workos, roles, tempfile::tempdir().expect("tmp"))
+}
+
+fn fixture(rel: &str) -> String {
+    root().join(rel).to_string_lossy().into_owned()
+}
+
+/// The key comes from the environment here: no key prompt, no .env offer.
+#[test]
+fn cognito_wizard_with_the_key_in_the_environment() {
+    let (rt, workos, roles_before, tmp) = workos_only();
+    let cognito = rt.block_on(FakeCognito::start(FakeCognitoConfig::default()));
+    let f: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/cognito/pools.json")).expect("pools"),
+    )
+    .expect("json");
+    let seeded = cognito.load_fixture(&f).expect("fixture loads");
+    let mut p = spawn_wizard(
+        tmp.path(),
+        &[
+            ("WORKOS_API_URL", workos.base_url()),
+            ("WORKOS_SECRET_KEY", workos.api_key()),
+            ("AWS_ENDPOINT_URL", cognito.url()),
+            ("AWS_ACCESS_KEY_ID", "AKIDWIZARD0001".into()),
+            ("AWS_SECRET_ACCESS_KEY", "wizard-aws-secret".into()),
+        ],
+    );
+    answer(&mut p, "Which identity provider are you migrating from?", &format!("Cognito{ENTER}"));
+    expect(&mut p, "WorkOS API key found in environment.");
+    answer(&mut p, "AWS region", &format!("us-east-1{ENTER}"));
+    answer(&mut p, "Cognito user pool IDs", &format!("{}{ENTER}", seeded.ids_csv()));
+    answer(&mut p, "Entities to export", ENTER);
+    answer(&mut p, "Package output directory", ENTER);
+    expect(&mut p, "workos-migrate export cognito --region us-east-1");
+    expect(&mut p, "Package export complete");
+    expect(&mut p, "Repeat this step: workos-migrate validate-package");
+    answer(&mut p, "Import concurrency", ENTER);
+    answer(&mut p, "Import rate limit", ENTER);
+    answer(&mut p, "Run as dry-run first (recommended)?", ENTER);
+    answer(&mut p, "Start the dry run?", ENTER);
+    answer(&mut p, "Dry-run complete. Run the actual import now?", ENTER);
+    expect(&mut p, "WorkOS API key found in environment.");
+    expect(&mut p, "Repeat this step: workos-migrate import-package");
+    answer(&mut p, "Do you have TOTP/MFA secrets to migrate", ENTER);
+    answer(&mut p, "Do you have role definitions to process", ENTER);
+    expect(&mut p, "Migration Complete");
+    let (code, out) = finish(p);
+    assert_eq!(code, 0, "{out}");
+    assert_package_imported_once(&workos, &tmp.path().join("migration-cognito"), &roles_before);
+    assert_no_secret_on_disk(tmp.path(), &["wizard-aws-secret", &workos.api_key()]);
+}
+
+/// Steps 1-2 for a file-based source: the provider and the typed WorkOS key.
+fn file_source_start(p: &mut PtySession, filter: &str, key: &str) {
+    answer(p, "Which identity provider are you migrating from?", &format!("{filter}{ENTER}"));
+    answer(p, "Enter your WorkOS Secret Key", &format!("{key}{ENTER}"));
+    answer(p, "to .env in this directory", &format!("n{ENTER}"));
+}
+
+/// Steps 1-4 for Clerk with the fixture's role mapping and `org_mapping`.
+fn clerk_export(p: &mut PtySession, key: &str, org_mapping: &str) {
+    file_source_start(p, "Clerk", key);
+    answer(p, "Path to the Clerk export CSV", &format!("{}{ENTER}", fixture("fixtures/clerk/users.csv")));
+    answer(p, "Org mapping CSV", &format!("{org_mapping}{ENTER}"));
+    answer(p, "Role mapping CSV", &format!("{}{ENTER}", fixture("fixtures/clerk/role_mapping.csv")));
+    answer(p, "Package output directory", ENTER);
+    expect(p, "workos-migrate export clerk --from-file");
+}
+
+#[test]
+fn clerk_wizard_with_org_and_role_mappings() {
+    let (_rt, workos, roles_before, tmp) = workos_only();
+    // The fixture's mapping names one organization two ways (the next test)
+    // and one WorkOS organization id that does not exist here; this mapping
+    // names it one way and leaves the foreign id out.
+    let mapping: String = std::fs::read_to_string(root().join("fixtures/clerk/org_mapping.csv"))
+        .expect("mapping")
+        .replace("Globex Corp", "Globex")
+        .lines()
+        .filter(|l| !l.contains(",org_01"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mapping_path = tmp.path().join("org_mapping.csv");
+    std::fs::write(&mapping_path, mapping).expect("write mapping");
+    let mut p = spawn_wizard(tmp.path(), &[("WORKOS_API_URL", workos.base_url())]);
+    clerk_export(&mut p, &workos.api_key(), "org_mapping.csv");
+    validate_and_import(&mut p);
+    let (code, out) = finish(p);
+    assert_eq!(code, 0, "{out}");
+    let dir = tmp.path().join("migration-clerk");
+    assert!(!rows_if_exists(&dir.join("role_definitions.csv")).is_empty());
+    assert_package_imported_once(&workos, &dir, &roles_before);
+    assert_no_secret_on_disk(tmp.path(), &[&workos.api_key()]);
+}
+
+/// `validate --csv` fails: the auto-fix offer runs `validate --auto-fix`,
+/// which cannot repair a conflicting organization name; declining to go on
+/// is the cancel path, and nothing was imported.
+#[test]
+fn invalid_users_csv_offers_auto_fix_then_declining_cancels() {
+    let (_rt, workos, _roles, tmp) = workos_only();
+    let mut p = spawn_wizard(tmp.path(), &[("WORKOS_API_URL", workos.base_url())]);
+    clerk_export(&mut p, &workos.api_key(), &fixture("fixtures/clerk/org_mapping.csv"));
+    expect(&mut p, "org_name_conflict");
+    answer(&mut p, "Fix what can be fixed automatically (auto-fix)?", ENTER);
+    expect(&mut p, "workos-migrate validate --csv ./migration-clerk/users.csv --auto-fix --output");
+    answer(&mut p, "Continue anyway?", ENTER);
+    let (code, out) = finish(p);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Wizard cancelled."), "{out}");
+    assert!(out.contains("continue from step 6 (Package Validation)"), "{out}");
+    assert!(workos.users().is_empty());
+    assert!(!tmp.path().join("migration-clerk/users-fixed.csv").exists());
+}
+
+/// The scrypt signer key is typed hidden and reaches the export through its
+/// environment: the users arrive in WorkOS with their Firebase hashes.
+#[test]
+fn firebase_wizard_with_scrypt_parameters() {
+    let (_rt, workos, roles_before, tmp) = workos_only();
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/firebase/hash_config.json")).expect("cfg"),
+    )
+    .expect("json");
+    let mut p = spawn_wizard(tmp.path(), &[("WORKOS_API_URL", workos.base_url())]);
+    file_source_start(&mut p, "Firebase", &workos.api_key());
+    answer(
+        &mut p,
+        "Path to the Firebase Auth JSON export",
+        &format!("{}{ENTER}", fixture("fixtures/firebase/hashed_users.json")),
+    );
+    answer(&mut p, "How should displayName be split", ENTER);
+    answer(&mut p, "scrypt password hash parameters?", &format!("y{ENTER}"));
+    answer(
+        &mut p,
+        "Firebase project signer key",
+        &format!("{}{ENTER}", config["base64_signer_key"].as_str().expect("key")),
+    );
+    answer(
+        &mut p,
+        "Salt separator",
+        &format!("{}{ENTER}", config["base64_salt_separator"].as_str().expect("sep")),
+    );
+    answer(&mut p, "Rounds", ENTER);
+    answer(&mut p, "Memory cost", ENTER);
+    answer(&mut p, "Include disabled users?", ENTER);
+    answer(&mut p, "Org mapping CSV", ENTER);
+    answer(&mut p, "Role mapping CSV", ENTER);
+    answer(&mut p, "Package output directory", ENTER);
+    expect(&mut p, "Repeat this step: FIREBASE_SCRYPT_SIGNER_KEY=");
+    validate_and_import(&mut p);
+    let (code, out) = finish(p);
+    assert_eq!(code, 0, "{out}");
+    let dir = tmp.path().join("migration-firebase");
+    assert_package_imported_once(&workos, &dir, &roles_before);
+    let users = workos.users();
+    assert!(
+        users.iter().all(|u| u["fake_password"]["kind"] == "hash"),
+        "{users:?}"
+    );
+    assert!(!tmp.path().join(".env").exists());
+}
+
+/// Custom CSV: a package filled in by hand (the TypeScript-contract
+/// fixture), validated and imported.
+#[test]
+fn csv_wizard_with_a_filled_in_package() {
+    let (_rt, workos, roles_before, tmp) = workos_only();
+    let dir = tmp.path().join("filled");
+    let src = root().join("fixtures/packages/ts-contract");
+    for (path, bytes) in all_files(&src) {
+        let dest = dir.join(path.strip_prefix(&src).expect("under"));
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        std::fs::write(dest, bytes).expect("copy");
+    }
+    let mut p = spawn_wizard(tmp.path(), &[("WORKOS_API_URL", workos.base_url())]);
+    file_source_start(&mut p, "Custom", &workos.api_key());
+    answer(&mut p, "Custom CSV", ENTER);
+    answer(&mut p, "Path to the migration package directory", &format!("filled{ENTER}"));
+    expect(&mut p, "Using existing package");
+    validate_and_import(&mut p);
+    let (code, out) = finish(p);
+    assert_eq!(code, 0, "{out}");
+    assert_package_imported_once(&workos, &dir, &roles_before);
 }
 
 #[test]
