@@ -468,6 +468,13 @@ fn ctrl_c_during_the_export_leaves_no_package_then_resume_reexports() {
     env.provider_and_credentials(&mut p);
     env.export_config(&mut p, "");
     expect(&mut p, "Exporting from Auth0");
+    // Ctrl-C once the hanging request is in flight (a condition on the
+    // fake's request log, not a fixed delay).
+    let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS);
+    while env.auth0.count(Route::Organizations) == 0 {
+        assert!(Instant::now() < deadline, "the export never listed organizations");
+        std::thread::yield_now();
+    }
     p.send_control('c').expect("ctrl-c");
     env.assert_cancelled(p, false);
     assert!(!env.package_dir().exists(), "the interrupted export is removed");
