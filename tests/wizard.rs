@@ -70,7 +70,10 @@ fn spawn_wizard(cwd: &Path, env: &[(&str, String)]) -> PtySession {
         .env("TERM", "xterm")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", cwd.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", cwd.join("no-aws-credentials"));
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            cwd.join("no-aws-credentials"),
+        );
     for k in CLEARED {
         cmd.env_remove(k);
     }
@@ -143,7 +146,12 @@ fn assert_no_secret_on_disk(dir: &Path, secrets: &[&str]) {
 
 fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let header: Vec<String> = r.headers().expect("header").iter().map(String::from).collect();
+    let header: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
     r.records()
         .map(|rec| {
             header
@@ -197,8 +205,13 @@ fn assert_package_imported_once(
         .iter()
         .map(|u| u["email"].as_str().unwrap_or("").to_lowercase())
         .collect();
-    let errors = std::fs::read_to_string(dir.join("workos_import_errors.jsonl")).unwrap_or_default();
-    assert_eq!(fake_emails.len(), emails.len(), "users: {fake_emails:?}; errors: {errors}");
+    let errors =
+        std::fs::read_to_string(dir.join("workos_import_errors.jsonl")).unwrap_or_default();
+    assert_eq!(
+        fake_emails.len(),
+        emails.len(),
+        "users: {fake_emails:?}; errors: {errors}"
+    );
     assert_eq!(
         fake_emails.iter().cloned().collect::<BTreeSet<_>>(),
         emails,
@@ -230,8 +243,15 @@ fn assert_package_imported_once(
         .iter()
         .map(|o| o["external_id"].as_str().unwrap_or("").to_string())
         .collect();
-    assert_eq!(fake_org_ext.len(), org_ids.len(), "organizations: {fake_org_ext:?}");
-    assert_eq!(fake_org_ext.iter().cloned().collect::<BTreeSet<_>>(), org_ids);
+    assert_eq!(
+        fake_org_ext.len(),
+        org_ids.len(),
+        "organizations: {fake_org_ext:?}"
+    );
+    assert_eq!(
+        fake_org_ext.iter().cloned().collect::<BTreeSet<_>>(),
+        org_ids
+    );
     let ext_of: BTreeMap<String, String> = fake_orgs
         .iter()
         .map(|o| {
@@ -270,7 +290,12 @@ fn assert_package_imported_once(
     // created again.
     let distinct: BTreeSet<(String, String)> = defs
         .iter()
-        .map(|d| (field(d, "role_slug").to_string(), field(d, "org_external_id").to_string()))
+        .map(|d| {
+            (
+                field(d, "role_slug").to_string(),
+                field(d, "org_external_id").to_string(),
+            )
+        })
         .collect();
     let mut slugs = roles_before.clone();
     for (slug, org) in distinct {
@@ -339,10 +364,22 @@ impl Auth0Env {
 
     /// Steps 1 and 2 (typing both secrets, no .env).
     fn provider_and_credentials(&self, p: &mut PtySession) {
-        answer(p, "Which identity provider are you migrating from?", &format!("Auth0{ENTER}"));
-        answer(p, "Enter your WorkOS Secret Key", &format!("{}{ENTER}", self.workos.api_key()));
+        answer(
+            p,
+            "Which identity provider are you migrating from?",
+            &format!("Auth0{ENTER}"),
+        );
+        answer(
+            p,
+            "Enter your WorkOS Secret Key",
+            &format!("{}{ENTER}", self.workos.api_key()),
+        );
         answer(p, "Auth0 domain", &format!("{}{ENTER}", self.auth0.url()));
-        answer(p, "Auth0 M2M application client ID", &format!("{}{ENTER}", self.auth0.client_id()));
+        answer(
+            p,
+            "Auth0 M2M application client ID",
+            &format!("{}{ENTER}", self.auth0.client_id()),
+        );
         answer(
             p,
             "Auth0 M2M application client secret",
@@ -371,7 +408,11 @@ fn auth0_wizard_exports_validates_dry_runs_and_imports() {
     expect(&mut p, "Repeat this step: AUTH0_CLIENT_SECRET=");
     expect(&mut p, " workos-migrate export auth0 --domain");
     expect(&mut p, "Package export complete");
-    answer(&mut p, "Do you have an Auth0 password hash export (NDJSON)?", ENTER);
+    answer(
+        &mut p,
+        "Do you have an Auth0 password hash export (NDJSON)?",
+        ENTER,
+    );
     validate_and_import(&mut p);
     let (code, _) = finish(p);
     assert_eq!(code, 0);
@@ -379,7 +420,10 @@ fn auth0_wizard_exports_validates_dry_runs_and_imports() {
     assert_package_imported_once(&env.workos, &dir, &env.roles_before);
     assert!(!env.tmp.path().join(".workos-migrate-wizard.json").exists());
     let secrets = env.secrets();
-    assert_no_secret_on_disk(env.tmp.path(), &secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_no_secret_on_disk(
+        env.tmp.path(),
+        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
 }
 
 impl Auth0Env {
@@ -393,7 +437,10 @@ impl Auth0Env {
         let (code, rest) = finish(p);
         assert_eq!(code, 0, "{rest}");
         assert!(rest.contains("Wizard cancelled."), "{rest}");
-        assert!(rest.contains("run `workos-migrate wizard` here again to continue"), "{rest}");
+        assert!(
+            rest.contains("run `workos-migrate wizard` here again to continue"),
+            "{rest}"
+        );
         let secrets = self.secrets();
         assert_no_secret_on_disk(
             self.tmp.path(),
@@ -410,8 +457,15 @@ impl Auth0Env {
                 .expect("validate-package");
             assert!(ok.status.success());
         }
-        assert!(self.tmp.path().join(".workos-migrate-wizard.json").is_file());
-        assert!(self.workos.users().is_empty(), "nothing imported before the cancel");
+        assert!(self
+            .tmp
+            .path()
+            .join(".workos-migrate-wizard.json")
+            .is_file());
+        assert!(
+            self.workos.users().is_empty(),
+            "nothing imported before the cancel"
+        );
     }
 
     /// The re-run: continue, then the rest from `step`, then the end state.
@@ -426,7 +480,11 @@ impl Auth0Env {
     }
 
     fn workos_key(&self, p: &mut PtySession) {
-        answer(p, "Enter your WorkOS Secret Key", &format!("{}{ENTER}", self.workos.api_key()));
+        answer(
+            p,
+            "Enter your WorkOS Secret Key",
+            &format!("{}{ENTER}", self.workos.api_key()),
+        );
     }
 }
 
@@ -434,9 +492,17 @@ impl Auth0Env {
 fn ctrl_c_at_a_credentials_prompt_then_resume_finishes() {
     let env = auth0_env();
     let mut p = env.spawn();
-    answer(&mut p, "Which identity provider are you migrating from?", &format!("Auth0{ENTER}"));
+    answer(
+        &mut p,
+        "Which identity provider are you migrating from?",
+        &format!("Auth0{ENTER}"),
+    );
     env.workos_key(&mut p);
-    answer(&mut p, "Auth0 domain", &format!("{}{ENTER}", env.auth0.url()));
+    answer(
+        &mut p,
+        "Auth0 domain",
+        &format!("{}{ENTER}", env.auth0.url()),
+    );
     expect(&mut p, "Auth0 M2M application client ID");
     p.send_control('c').expect("ctrl-c");
     env.assert_cancelled(p, false);
@@ -444,7 +510,11 @@ fn ctrl_c_at_a_credentials_prompt_then_resume_finishes() {
     env.resume_and_finish("2 (Credentials)", |env, p| {
         env.workos_key(p);
         answer(p, "Auth0 domain", &format!("{}{ENTER}", env.auth0.url()));
-        answer(p, "Auth0 M2M application client ID", &format!("{}{ENTER}", env.auth0.client_id()));
+        answer(
+            p,
+            "Auth0 M2M application client ID",
+            &format!("{}{ENTER}", env.auth0.client_id()),
+        );
         answer(
             p,
             "Auth0 M2M application client secret",
@@ -453,7 +523,11 @@ fn ctrl_c_at_a_credentials_prompt_then_resume_finishes() {
         answer(p, "to .env in this directory", &format!("n{ENTER}"));
         env.export_config(p, "");
         expect(p, "Package export complete");
-        answer(p, "Do you have an Auth0 password hash export (NDJSON)?", ENTER);
+        answer(
+            p,
+            "Do you have an Auth0 password hash export (NDJSON)?",
+            ENTER,
+        );
         validate_and_import(p);
     });
 }
@@ -472,12 +546,18 @@ fn ctrl_c_during_the_export_leaves_no_package_then_resume_reexports() {
     // fake's request log, not a fixed delay).
     let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS);
     while env.auth0.count(Route::Organizations) == 0 {
-        assert!(Instant::now() < deadline, "the export never listed organizations");
+        assert!(
+            Instant::now() < deadline,
+            "the export never listed organizations"
+        );
         std::thread::yield_now();
     }
     p.send_control('c').expect("ctrl-c");
     env.assert_cancelled(p, false);
-    assert!(!env.package_dir().exists(), "the interrupted export is removed");
+    assert!(
+        !env.package_dir().exists(),
+        "the interrupted export is removed"
+    );
 
     env.resume_and_finish("4 (Export)", |env, p| {
         answer(
@@ -486,7 +566,11 @@ fn ctrl_c_during_the_export_leaves_no_package_then_resume_reexports() {
             &format!("{}{ENTER}", env.auth0.client_secret()),
         );
         expect(p, "Package export complete");
-        answer(p, "Do you have an Auth0 password hash export (NDJSON)?", ENTER);
+        answer(
+            p,
+            "Do you have an Auth0 password hash export (NDJSON)?",
+            ENTER,
+        );
         expect(p, "Repeat this step: workos-migrate validate-package");
         // Steps 7 and 8 are asked again; the WorkOS key too (never saved).
         answer(p, "Import concurrency", ENTER);
@@ -507,7 +591,11 @@ fn ctrl_c_at_the_import_confirmation_then_resume_imports_once() {
     let mut p = env.spawn();
     env.provider_and_credentials(&mut p);
     env.export_config(&mut p, "");
-    answer(&mut p, "Do you have an Auth0 password hash export (NDJSON)?", ENTER);
+    answer(
+        &mut p,
+        "Do you have an Auth0 password hash export (NDJSON)?",
+        ENTER,
+    );
     answer(&mut p, "Import concurrency", ENTER);
     answer(&mut p, "Import rate limit", ENTER);
     answer(&mut p, "Run as dry-run first (recommended)?", ENTER);
@@ -563,10 +651,18 @@ fn cognito_wizard_with_the_key_in_the_environment() {
             ("AWS_SECRET_ACCESS_KEY", "wizard-aws-secret".into()),
         ],
     );
-    answer(&mut p, "Which identity provider are you migrating from?", &format!("Cognito{ENTER}"));
+    answer(
+        &mut p,
+        "Which identity provider are you migrating from?",
+        &format!("Cognito{ENTER}"),
+    );
     expect(&mut p, "WorkOS API key found in environment.");
     answer(&mut p, "AWS region", &format!("us-east-1{ENTER}"));
-    answer(&mut p, "Cognito user pool IDs", &format!("{}{ENTER}", seeded.ids_csv()));
+    answer(
+        &mut p,
+        "Cognito user pool IDs",
+        &format!("{}{ENTER}", seeded.ids_csv()),
+    );
     answer(&mut p, "Entities to export", ENTER);
     answer(&mut p, "Package output directory", ENTER);
     expect(&mut p, "workos-migrate export cognito --region us-east-1");
@@ -576,7 +672,11 @@ fn cognito_wizard_with_the_key_in_the_environment() {
     answer(&mut p, "Import rate limit", ENTER);
     answer(&mut p, "Run as dry-run first (recommended)?", ENTER);
     answer(&mut p, "Start the dry run?", ENTER);
-    answer(&mut p, "Dry-run complete. Run the actual import now?", ENTER);
+    answer(
+        &mut p,
+        "Dry-run complete. Run the actual import now?",
+        ENTER,
+    );
     expect(&mut p, "WorkOS API key found in environment.");
     expect(&mut p, "Repeat this step: workos-migrate import-package");
     answer(&mut p, "Do you have TOTP/MFA secrets to migrate", ENTER);
@@ -584,13 +684,21 @@ fn cognito_wizard_with_the_key_in_the_environment() {
     expect(&mut p, "Migration Complete");
     let (code, out) = finish(p);
     assert_eq!(code, 0, "{out}");
-    assert_package_imported_once(&workos, &tmp.path().join("migration-cognito"), &roles_before);
+    assert_package_imported_once(
+        &workos,
+        &tmp.path().join("migration-cognito"),
+        &roles_before,
+    );
     assert_no_secret_on_disk(tmp.path(), &["wizard-aws-secret", &workos.api_key()]);
 }
 
 /// Steps 1-2 for a file-based source: the provider and the typed WorkOS key.
 fn file_source_start(p: &mut PtySession, filter: &str, key: &str) {
-    answer(p, "Which identity provider are you migrating from?", &format!("{filter}{ENTER}"));
+    answer(
+        p,
+        "Which identity provider are you migrating from?",
+        &format!("{filter}{ENTER}"),
+    );
     answer(p, "Enter your WorkOS Secret Key", &format!("{key}{ENTER}"));
     answer(p, "to .env in this directory", &format!("n{ENTER}"));
 }
@@ -598,9 +706,17 @@ fn file_source_start(p: &mut PtySession, filter: &str, key: &str) {
 /// Steps 1-4 for Clerk with the fixture's role mapping and `org_mapping`.
 fn clerk_export(p: &mut PtySession, key: &str, org_mapping: &str) {
     file_source_start(p, "Clerk", key);
-    answer(p, "Path to the Clerk export CSV", &format!("{}{ENTER}", fixture("fixtures/clerk/users.csv")));
+    answer(
+        p,
+        "Path to the Clerk export CSV",
+        &format!("{}{ENTER}", fixture("fixtures/clerk/users.csv")),
+    );
     answer(p, "Org mapping CSV", &format!("{org_mapping}{ENTER}"));
-    answer(p, "Role mapping CSV", &format!("{}{ENTER}", fixture("fixtures/clerk/role_mapping.csv")));
+    answer(
+        p,
+        "Role mapping CSV",
+        &format!("{}{ENTER}", fixture("fixtures/clerk/role_mapping.csv")),
+    );
     answer(p, "Package output directory", ENTER);
     expect(p, "workos-migrate export clerk --from-file");
 }
@@ -638,15 +754,29 @@ fn clerk_wizard_with_org_and_role_mappings() {
 fn invalid_users_csv_offers_auto_fix_then_declining_cancels() {
     let (_rt, workos, _roles, tmp) = workos_only();
     let mut p = spawn_wizard(tmp.path(), &[("WORKOS_API_URL", workos.base_url())]);
-    clerk_export(&mut p, &workos.api_key(), &fixture("fixtures/clerk/org_mapping.csv"));
+    clerk_export(
+        &mut p,
+        &workos.api_key(),
+        &fixture("fixtures/clerk/org_mapping.csv"),
+    );
     expect(&mut p, "org_name_conflict");
-    answer(&mut p, "Fix what can be fixed automatically (auto-fix)?", ENTER);
-    expect(&mut p, "workos-migrate validate --csv ./migration-clerk/users.csv --auto-fix --output");
+    answer(
+        &mut p,
+        "Fix what can be fixed automatically (auto-fix)?",
+        ENTER,
+    );
+    expect(
+        &mut p,
+        "workos-migrate validate --csv ./migration-clerk/users.csv --auto-fix --output",
+    );
     answer(&mut p, "Continue anyway?", ENTER);
     let (code, out) = finish(p);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Wizard cancelled."), "{out}");
-    assert!(out.contains("continue from step 6 (Package Validation)"), "{out}");
+    assert!(
+        out.contains("continue from step 6 (Package Validation)"),
+        "{out}"
+    );
     assert!(workos.users().is_empty());
     assert!(!tmp.path().join("migration-clerk/users-fixed.csv").exists());
 }
@@ -668,16 +798,26 @@ fn firebase_wizard_with_scrypt_parameters() {
         &format!("{}{ENTER}", fixture("fixtures/firebase/hashed_users.json")),
     );
     answer(&mut p, "How should displayName be split", ENTER);
-    answer(&mut p, "scrypt password hash parameters?", &format!("y{ENTER}"));
+    answer(
+        &mut p,
+        "scrypt password hash parameters?",
+        &format!("y{ENTER}"),
+    );
     answer(
         &mut p,
         "Firebase project signer key",
-        &format!("{}{ENTER}", config["base64_signer_key"].as_str().expect("key")),
+        &format!(
+            "{}{ENTER}",
+            config["base64_signer_key"].as_str().expect("key")
+        ),
     );
     answer(
         &mut p,
         "Salt separator",
-        &format!("{}{ENTER}", config["base64_salt_separator"].as_str().expect("sep")),
+        &format!(
+            "{}{ENTER}",
+            config["base64_salt_separator"].as_str().expect("sep")
+        ),
     );
     answer(&mut p, "Rounds", ENTER);
     answer(&mut p, "Memory cost", ENTER);
@@ -714,7 +854,11 @@ fn csv_wizard_with_a_filled_in_package() {
     let mut p = spawn_wizard(tmp.path(), &[("WORKOS_API_URL", workos.base_url())]);
     file_source_start(&mut p, "Custom", &workos.api_key());
     answer(&mut p, "Custom CSV", ENTER);
-    answer(&mut p, "Path to the migration package directory", &format!("filled{ENTER}"));
+    answer(
+        &mut p,
+        "Path to the migration package directory",
+        &format!("filled{ENTER}"),
+    );
     expect(&mut p, "Using existing package");
     validate_and_import(&mut p);
     let (code, out) = finish(p);
@@ -730,11 +874,18 @@ fn not_a_terminal_exits_2_at_once_with_one_line() {
         .stdin(Stdio::null())
         .output()
         .expect("run");
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].contains("workos-migrate export") && lines[0].contains("import-package"), "{err}");
+    assert!(
+        lines[0].contains("workos-migrate export") && lines[0].contains("import-package"),
+        "{err}"
+    );
 }

@@ -119,7 +119,11 @@ pub fn export_auth0(
             .opt("--engine", &a.engine)
             .flag_if(a.use_metadata, "--use-metadata");
     }
-    secret_or_env(c, "AUTH0_CLIENT_SECRET", secrets.auth0_client_secret.as_ref())
+    secret_or_env(
+        c,
+        "AUTH0_CLIENT_SECRET",
+        secrets.auth0_client_secret.as_ref(),
+    )
 }
 
 /// `export cognito` (AWS credentials from the default chain).
@@ -199,7 +203,9 @@ pub fn validate_csv(csv: &Path, fixed: Option<&Path>) -> StepCommand {
 
 /// `import-package --plan`.
 pub fn import_plan(dir: &Path) -> StepCommand {
-    StepCommand::new(&["import-package"]).path(dir).arg("--plan")
+    StepCommand::new(&["import-package"])
+        .path(dir)
+        .arg("--plan")
 }
 
 /// `import-package` (dry run: no key needed).
@@ -310,8 +316,13 @@ mod tests {
             dry_run_first: true,
         };
         let c = import_package(Path::new("p"), &i, false, &secrets).unwrap();
-        assert!(c.display().starts_with("WORKOS_SECRET_KEY=\u{2026} workos-migrate import-package p"));
-        assert_eq!(c.secret_env, vec![("WORKOS_SECRET_KEY", "sk_test_shh".to_string())]);
+        assert!(c
+            .display()
+            .starts_with("WORKOS_SECRET_KEY=\u{2026} workos-migrate import-package p"));
+        assert_eq!(
+            c.secret_env,
+            vec![("WORKOS_SECRET_KEY", "sk_test_shh".to_string())]
+        );
         let e = export_auth0(&a, Path::new("d"), &Secrets::default()).unwrap_err();
         assert_eq!(e, MissingSecret("AUTH0_CLIENT_SECRET"));
     }

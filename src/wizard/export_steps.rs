@@ -90,7 +90,12 @@ impl Wizard<'_> {
 
     /// Firebase scrypt parameters (secrets) for a resumed export.
     fn ensure_firebase_secrets(&mut self) -> StepResult {
-        let wants = self.state.answers.firebase.as_ref().is_some_and(|f| f.scrypt);
+        let wants = self
+            .state
+            .answers
+            .firebase
+            .as_ref()
+            .is_some_and(|f| f.scrypt);
         if !wants
             || self.secrets.firebase_signer_key.is_some()
             || commands::env_set("FIREBASE_SCRYPT_SIGNER_KEY")

@@ -20,7 +20,10 @@ fn files_differ(a: &Path, b: &Path) -> io::Result<bool> {
     if fs::metadata(a)?.len() != fs::metadata(b)?.len() {
         return Ok(true);
     }
-    let (mut ra, mut rb) = (BufReader::new(File::open(a)?), BufReader::new(File::open(b)?));
+    let (mut ra, mut rb) = (
+        BufReader::new(File::open(a)?),
+        BufReader::new(File::open(b)?),
+    );
     let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
     loop {
         let n = ra.read(&mut ba)?;

@@ -105,7 +105,11 @@ pub fn run_wizard(out: &mut dyn Write, err: &mut dyn Write) -> i32 {
 }
 
 fn wizard_error(err: &mut dyn Write, e: &dyn std::fmt::Display) -> i32 {
-    let _ = writeln!(err, "\nWizard error: {}", crate::cli::one_line(&e.to_string()));
+    let _ = writeln!(
+        err,
+        "\nWizard error: {}",
+        crate::cli::one_line(&e.to_string())
+    );
     1
 }
 
@@ -157,11 +161,7 @@ impl Wizard<'_> {
                     step.number(),
                     step.title()
                 ));
-                let question = format!(
-                    "Continue from step {} ({})?",
-                    step.number(),
-                    step.title()
-                );
+                let question = format!("Continue from step {} ({})?", step.number(), step.title());
                 if prompts::confirm(&question, true)? {
                     self.state = saved;
                     return Ok(());

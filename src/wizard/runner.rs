@@ -10,11 +10,11 @@
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::time::{Duration, Instant};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::commands::StepCommand;
 
@@ -95,13 +95,14 @@ impl Runner {
         for (k, v) in &cmd.secret_env {
             child.env(k, v);
         }
-        let status = child
-            .spawn()
-            .and_then(|mut c| c.wait())
-            .map_err(|source| RunnerError::Spawn {
-                command: cmd.display(),
-                source,
-            })?;
+        let status =
+            child
+                .spawn()
+                .and_then(|mut c| c.wait())
+                .map_err(|source| RunnerError::Spawn {
+                    command: cmd.display(),
+                    source,
+                })?;
         // A child killed by SIGINT, or one that handled it and exited
         // non-zero: the flag is set by the signal task, which may run a
         // moment after the child has been reaped.
