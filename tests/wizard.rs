@@ -408,16 +408,53 @@ fn auth0_wizard_exports_validates_dry_runs_and_imports() {
     expect(&mut p, "Repeat this step: AUTH0_CLIENT_SECRET=");
     expect(&mut p, " workos-migrate export auth0 --domain");
     expect(&mut p, "Package export complete");
+    // Step 5: a password export (as Auth0 support sends it) for two users.
+    let hash = bcrypt::hash("wizard horse battery", 4).expect("bcrypt");
+    let ndjson: String = ["A@x.com", "f@x.com"]
+        .iter()
+        .map(|e| {
+            format!(
+                "{}\n",
+                serde_json::json!({"email": e, "passwordHash": hash, "connection": "db"})
+            )
+        })
+        .collect();
+    std::fs::write(env.tmp.path().join("passwords.ndjson"), ndjson).expect("write");
     answer(
         &mut p,
         "Do you have an Auth0 password hash export (NDJSON)?",
-        ENTER,
+        &format!("y{ENTER}"),
     );
+    answer(
+        &mut p,
+        "Path to the password hash export",
+        &format!("passwords.ndjson{ENTER}"),
+    );
+    expect(
+        &mut p,
+        "workos-migrate merge-passwords --passwords passwords.ndjson --package ./migration-auth0",
+    );
+    expect(&mut p, "Package password merge complete");
     validate_and_import(&mut p);
-    let (code, _) = finish(p);
+    let (code, out) = finish(p);
     assert_eq!(code, 0);
+    assert!(out.contains("Passwords:   merged"), "{out}");
     let dir = env.tmp.path().join("migration-auth0");
     assert_package_imported_once(&env.workos, &dir, &env.roles_before);
+    let users = env.workos.users();
+    for email in ["a@x.com", "f@x.com"] {
+        let u = users
+            .iter()
+            .find(|u| {
+                u["email"]
+                    .as_str()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+            .expect("user");
+        assert_eq!(u["fake_password"]["kind"], "hash", "{u}");
+        let stored = u["fake_password"]["hash"].as_str().expect("hash");
+        assert!(bcrypt::verify("wizard horse battery", stored).expect("verify"));
+    }
     assert!(!env.tmp.path().join(".workos-migrate-wizard.json").exists());
     let secrets = env.secrets();
     assert_no_secret_on_disk(

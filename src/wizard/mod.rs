@@ -162,10 +162,12 @@ impl Wizard<'_> {
                     step.title()
                 ));
                 let question = format!("Continue from step {} ({})?", step.number(), step.title());
+                // Held while asking, so a cancel here still points at it.
+                self.state = saved;
                 if prompts::confirm(&question, true)? {
-                    self.state = saved;
                     return Ok(());
                 }
+                self.state = WizardState::new();
                 state::remove(&self.state_path)?;
                 Ok(())
             }
