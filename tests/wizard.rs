@@ -903,6 +903,41 @@ fn csv_wizard_with_a_filled_in_package() {
     assert_package_imported_once(&workos, &dir, &roles_before);
 }
 
+/// Custom CSV, blank package: the skeleton is written, the wizard stops
+/// through the cancel path with step 4 saved; the re-run offers to continue
+/// at validation, and Esc there is the cancel path too.
+#[test]
+fn csv_blank_package_stops_for_filling_in_and_esc_cancels_the_resume() {
+    let (_rt, workos, _roles, tmp) = workos_only();
+    let mut p = spawn_wizard(tmp.path(), &[("WORKOS_API_URL", workos.base_url())]);
+    file_source_start(&mut p, "Custom", &workos.api_key());
+    answer(&mut p, "Custom CSV", &format!("Generate{ENTER}"));
+    answer(&mut p, "Package output directory", ENTER);
+    expect(
+        &mut p,
+        "Repeat this step: workos-migrate export csv --output-dir ./migration-csv",
+    );
+    expect(&mut p, "then re-run the wizard to validate and import it.");
+    let (code, out) = finish(p);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Wizard cancelled."), "{out}");
+    assert!(out.contains("Your package is at: ./migration-csv"), "{out}");
+    assert!(tmp.path().join("migration-csv/manifest.json").is_file());
+
+    let mut p = spawn_wizard(tmp.path(), &[("WORKOS_API_URL", workos.base_url())]);
+    expect(&mut p, "stopped before step 6: Package Validation.");
+    answer(&mut p, "Continue from step 6 (Package Validation)?", "\x1b");
+    let (code, out) = finish(p);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Wizard cancelled."), "{out}");
+    assert!(
+        out.contains("continue from step 6 (Package Validation)"),
+        "{out}"
+    );
+    assert!(tmp.path().join(".workos-migrate-wizard.json").is_file());
+    assert_no_secret_on_disk(tmp.path(), &[&workos.api_key()]);
+}
+
 #[test]
 fn not_a_terminal_exits_2_at_once_with_one_line() {
     let started = Instant::now();
