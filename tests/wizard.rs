@@ -938,6 +938,70 @@ fn csv_blank_package_stops_for_filling_in_and_esc_cancels_the_resume() {
     assert_no_secret_on_disk(tmp.path(), &[&workos.api_key()]);
 }
 
+/// A failed export (a wrong client secret): the retry line, the cancel
+/// path, no directory left, and the re-run starts again at the credentials.
+#[test]
+fn failed_export_prints_the_retry_line_and_resumes_at_the_credentials() {
+    let env = auth0_env();
+    let mut p = env.spawn();
+    answer(
+        &mut p,
+        "Which identity provider are you migrating from?",
+        &format!("Auth0{ENTER}"),
+    );
+    env.workos_key(&mut p);
+    answer(
+        &mut p,
+        "Auth0 domain",
+        &format!("{}{ENTER}", env.auth0.url()),
+    );
+    answer(
+        &mut p,
+        "Auth0 M2M application client ID",
+        &format!("{}{ENTER}", env.auth0.client_id()),
+    );
+    answer(
+        &mut p,
+        "Auth0 M2M application client secret",
+        &format!("not-the-secret-42{ENTER}"),
+    );
+    answer(&mut p, "to .env in this directory", &format!("n{ENTER}"));
+    env.export_config(&mut p, "");
+    expect(&mut p, "Export failed");
+    expect(&mut p, "You can retry with: AUTH0_CLIENT_SECRET=");
+    let (code, out) = finish(p);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("continue from step 2 (Credentials)"), "{out}");
+    assert!(!env.package_dir().exists());
+    assert_no_secret_on_disk(
+        env.tmp.path(),
+        &["not-the-secret-42", &env.workos.api_key()],
+    );
+
+    env.resume_and_finish("2 (Credentials)", |env, p| {
+        env.workos_key(p);
+        answer(p, "Auth0 domain", &format!("{}{ENTER}", env.auth0.url()));
+        answer(
+            p,
+            "Auth0 M2M application client ID",
+            &format!("{}{ENTER}", env.auth0.client_id()),
+        );
+        answer(
+            p,
+            "Auth0 M2M application client secret",
+            &format!("{}{ENTER}", env.auth0.client_secret()),
+        );
+        answer(p, "to .env in this directory", &format!("n{ENTER}"));
+        env.export_config(p, "");
+        answer(
+            p,
+            "Do you have an Auth0 password hash export (NDJSON)?",
+            ENTER,
+        );
+        validate_and_import(p);
+    });
+}
+
 #[test]
 fn not_a_terminal_exits_2_at_once_with_one_line() {
     let started = Instant::now();

@@ -11,6 +11,7 @@ use super::commands::{self, StepCommand};
 use super::env_file::write_env_file;
 use super::prompts;
 use super::runner::RunOutcome;
+use super::steps::Step;
 use super::{StepResult, Wizard, WizardError};
 
 fn env_default(var: &str) -> Option<String> {
@@ -314,13 +315,19 @@ impl Wizard<'_> {
                 return Err(WizardError::Cancelled);
             }
             RunOutcome::Failed(_) => {
+                // Most often a credential or setting is wrong: the re-run
+                // asks from step 2 again, into a clean directory.
+                let _ = fs::remove_dir_all(&dir);
+                self.state.export_started = false;
+                self.state.last_finished = Step::Provider.number();
+                self.save()?;
                 self.say(&format!("\n  You can retry with: {}", cmd.display()));
                 return Err(WizardError::StepFailed);
             }
         }
         self.state.export_started = false;
         if self.blank_csv_package() {
-            self.state.last_finished = super::steps::Step::Export.number();
+            self.state.last_finished = Step::Export.number();
             self.save()?;
             self.say(&format!(
                 "\n  Fill in the package in {} (keep the header rows; set the counts in manifest.json entitiesExported),",
