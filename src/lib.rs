@@ -20,6 +20,7 @@
 //! - [`telemetry`]: request logging (`-v`, `RUST_LOG`) and the per-API-call event.
 //! - [`snapshot`]: `snapshot` — the WorkOS environment as Parquet, resumable.
 //! - [`verify`]: `verify` — a package reconciled with a snapshot, repair packages.
+//! - [`wizard`]: the guided, resumable migration that drives the commands.
 //! - [`cli`]: clap types and thin dispatch.
 
 pub mod analyze;
@@ -40,4 +41,5 @@ pub mod templates;
 pub mod totp;
 pub mod validate;
 pub mod verify;
+pub mod wizard;
 pub mod workos;

@@ -55,10 +55,20 @@ pub struct FirebaseMappingArgs {
     #[arg(long)]
     pub skip_passwords: bool,
     /// Project signer key (base64) from the Firebase console; enables password hashes
-    #[arg(long, value_name = "value")]
+    #[arg(
+        long,
+        value_name = "value",
+        env = "FIREBASE_SCRYPT_SIGNER_KEY",
+        hide_env_values = true
+    )]
     pub signer_key: Option<SecretArg>,
     /// Project salt separator (base64; default empty)
-    #[arg(long, value_name = "value")]
+    #[arg(
+        long,
+        value_name = "value",
+        env = "FIREBASE_SCRYPT_SALT_SEPARATOR",
+        hide_env_values = true
+    )]
     pub salt_separator: Option<SecretArg>,
     /// Project scrypt rounds (1-8)
     #[arg(long, value_name = "value", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=8))]

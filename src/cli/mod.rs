@@ -23,6 +23,7 @@ pub mod roles;
 pub mod snapshot;
 pub mod totp;
 pub mod verify;
+pub mod wizard;
 
 use crate::package::validator::{run_validate_package, ValidateOptions};
 use crate::query::{ExtraTable, OutputFormat, QueryOptions};
@@ -85,6 +86,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Reconcile a migration package with the WorkOS environment; write a repair package for what is missing or different
     Verify(verify::VerifyArgs),
+    /// Interactive step-by-step migration wizard (export, validate, dry run, import; resumable)
+    Wizard(wizard::WizardArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -266,6 +269,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::EnrollTotp(a) => totp::run_enroll_totp(a, &mut out, &mut err),
         Command::Import(a) => import::run_import_command(a, &mut out, &mut err),
         Command::Completions(a) => completions::run_completions(a, &mut out, &mut err),
+        Command::Wizard(a) => wizard::run_wizard(a, &mut out, &mut err),
         Command::Query(a) => {
             let opts = QueryOptions {
                 sql: a.sql,
