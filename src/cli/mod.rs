@@ -13,6 +13,7 @@ pub mod auth0_legacy;
 pub mod clerk;
 pub mod cognito;
 pub mod cognito_legacy;
+pub mod diff;
 pub mod firebase;
 pub mod import;
 pub mod import_package;
@@ -73,6 +74,8 @@ pub enum Command {
     MergePasswords(merge_passwords::MergePasswordsArgs),
     /// Import a migration package into WorkOS — users, organizations, memberships, roles, and TOTP factors (SSO connections are handoff-only, never auto-created)
     ImportPackage(import_package::ImportPackageArgs),
+    /// Compare two exports of the same source and write a delta package for a cut-over import (gone users are reported, never deleted)
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,6 +249,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Analyze(a) => analyze::run_analyze(a, &mut out, &mut err),
         Command::MergePasswords(a) => merge_passwords::run_merge_passwords(a, &mut out, &mut err),
         Command::ImportPackage(a) => import_package::run_import_package(a, &mut out, &mut err),
+        Command::Diff(a) => diff::run_diff_command(a, &mut out, &mut err),
         Command::ProcessRoleDefinitions(a) => {
             roles::run_process_role_definitions(a, &mut out, &mut err)
         }
