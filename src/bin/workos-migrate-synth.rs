@@ -40,7 +40,11 @@ struct Args {
     /// Number of organizations (workos-csv).
     #[arg(long, default_value_t = 200)]
     orgs: u64,
-    /// Output file.
+    /// package-pair: multiply the new/changed/removed rates (1 = 1 % new
+    /// is fixed; 0.5 % changed, 0.2 % removed, …; at most 71).
+    #[arg(long, default_value_t = 1)]
+    change_scale: u64,
+    /// Output file (package-pair: output directory).
     #[arg(long)]
     output: PathBuf,
     /// Ground-truth JSON file [default: <output>.truth.json].
@@ -71,6 +75,7 @@ fn run_pair(args: &Args) -> io::Result<()> {
         users: args.users,
         orgs: args.orgs,
         seed: args.seed,
+        scale: args.change_scale,
     };
     let truth = write_pair(&spec, &args.output.join("old"), &args.output.join("new"))
         .map_err(|e| io::Error::other(e.to_string()))?;

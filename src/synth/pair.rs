@@ -58,6 +58,9 @@ pub struct PairSpec {
     pub users: u64,
     pub orgs: u64,
     pub seed: u64,
+    /// Multiplies every fate rate (1 = the 0.2 % / 0.5 % / … above; small
+    /// test pairs use more, at most 71).
+    pub scale: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,14 +82,21 @@ const CHANGE_KINDS: [&str; 6] = [
     "metadata",
 ];
 
-fn fate(seed: u64, i: u64) -> Fate {
-    match hash3(seed, FATE, i) % 1000 {
-        0..=1 => Fate::Removed,
-        2..=6 => Fate::Changed((hash3(seed, FATE + 1, i) % CHANGE_KINDS.len() as u64) as usize),
-        7..=9 => Fate::GainsMembership,
-        10..=11 => Fate::LosesMembership,
-        12..=13 => Fate::SwitchesRole,
-        _ => Fate::Same,
+fn fate(seed: u64, i: u64, scale: u64) -> Fate {
+    let k = scale.clamp(1, 71);
+    let h = hash3(seed, FATE, i) % 1000;
+    if h < 2 * k {
+        Fate::Removed
+    } else if h < 7 * k {
+        Fate::Changed((hash3(seed, FATE + 1, i) % CHANGE_KINDS.len() as u64) as usize)
+    } else if h < 10 * k {
+        Fate::GainsMembership
+    } else if h < 12 * k {
+        Fate::LosesMembership
+    } else if h < 14 * k {
+        Fate::SwitchesRole
+    } else {
+        Fate::Same
     }
 }
 
@@ -220,7 +230,7 @@ pub fn write_pair(
         let u = user(spec.seed, i, orgs);
         let before: Vec<(u64, &str)> = u.org.map(|k| (k, u.role)).into_iter().collect();
         write_user(&mut old, &u, &before)?;
-        let f = fate(spec.seed, i);
+        let f = fate(spec.seed, i, spec.scale);
         match f {
             Fate::Removed => {
                 t.users_gone += 1;
@@ -314,12 +324,14 @@ mod tests {
     #[test]
     fn fates_are_deterministic_and_in_proportion() {
         let n = 100_000u64;
-        let removed = (0..n).filter(|&i| fate(7, i) == Fate::Removed).count();
+        let removed = (0..n).filter(|&i| fate(7, i, 1) == Fate::Removed).count();
         let changed = (0..n)
-            .filter(|&i| matches!(fate(7, i), Fate::Changed(_)))
+            .filter(|&i| matches!(fate(7, i, 1), Fate::Changed(_)))
             .count();
         assert!((150..250).contains(&removed), "{removed}");
         assert!((400..600).contains(&changed), "{changed}");
-        assert_eq!(fate(7, 12345), fate(7, 12345));
+        assert_eq!(fate(7, 12345, 1), fate(7, 12345, 1));
+        let scaled = (0..n).filter(|&i| fate(7, i, 10) == Fate::Removed).count();
+        assert!((1500..2500).contains(&scaled), "{scaled}");
     }
 }
