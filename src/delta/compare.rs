@@ -78,18 +78,21 @@ struct Membership<'a> {
 #[derive(Default)]
 struct SideIndex<'a> {
     users: HashMap<&'a str, Vec<&'a Record<'a>>>,
-    memberships: BTreeMap<(&'a str, String), Membership<'a>>,
-    assignments: BTreeMap<(&'a str, String, &'a str), &'a Record<'a>>,
+    memberships: BTreeMap<(&'a str, OrgKey<'a>), Membership<'a>>,
+    assignments: BTreeMap<(&'a str, OrgKey<'a>, &'a str), &'a Record<'a>>,
 }
 
-fn org_key(org_id: &str, org_external_id: &str, org_name: &str) -> Option<String> {
+/// An organization key: (0 external id | 1 org id | 2 name, value).
+type OrgKey<'a> = (u8, &'a str);
+
+fn org_key<'a>(org_id: &'a str, org_external_id: &'a str, org_name: &'a str) -> Option<OrgKey<'a>> {
     let (x, i, n) = (org_external_id.trim(), org_id.trim(), org_name.trim());
     if !x.is_empty() {
-        Some(format!("x:{x}"))
+        Some((0, x))
     } else if !i.is_empty() {
-        Some(format!("i:{i}"))
+        Some((1, i))
     } else if !n.is_empty() {
-        Some(format!("n:{n}"))
+        Some((2, n))
     } else {
         None
     }
@@ -159,7 +162,7 @@ fn index<'a>(records: &'a [Record<'a>], users_path: &Path) -> Result<SideIndex<'
 fn add_membership<'a>(
     side: &mut SideIndex<'a>,
     r: &'a Record<'a>,
-    org: String,
+    org: OrgKey<'a>,
     email: &'a str,
     external_id: &'a str,
     (org_id, org_external_id, org_name): (&'a str, &'a str, &'a str),
@@ -510,9 +513,9 @@ mod tests {
 
     #[test]
     fn organization_keys() {
-        assert_eq!(org_key("o1", "x1", "N").as_deref(), Some("x:x1"));
-        assert_eq!(org_key("o1", "", "N").as_deref(), Some("i:o1"));
-        assert_eq!(org_key("", "", "N").as_deref(), Some("n:N"));
+        assert_eq!(org_key("o1", "x1", "N"), Some((0, "x1")));
+        assert_eq!(org_key("o1", "", "N"), Some((1, "o1")));
+        assert_eq!(org_key("", "", "N"), Some((2, "N")));
         assert_eq!(org_key("", " ", ""), None);
     }
 }

@@ -115,13 +115,34 @@ fn column_map(
 
 /// The user key of a row: `x:<external_id>` else `e:<lower-cased email>`.
 pub fn user_key(external_id: &str, email: &str) -> Option<String> {
+    let mut key = String::new();
+    user_key_into(&mut key, external_id, email).then_some(key)
+}
+
+/// [`user_key`] into a reused buffer; false when the row has neither.
+pub fn user_key_into(key: &mut String, external_id: &str, email: &str) -> bool {
+    key.clear();
     let x = external_id.trim();
     if !x.is_empty() {
-        return Some(format!("x:{x}"));
+        key.push_str("x:");
+        key.push_str(x);
+        return true;
     }
     let e = email.trim();
-    (!e.is_empty()).then(|| format!("e:{}", e.to_lowercase()))
+    if e.is_empty() {
+        return false;
+    }
+    key.push_str("e:");
+    if e.is_ascii() {
+        key.extend(e.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        key.push_str(&e.to_lowercase());
+    }
+    true
 }
+
+/// Most canonical columns a compared file has (users.csv: 13).
+const MAX_COLUMNS: usize = 16;
 
 /// Counts bytes read, for the progress bar.
 struct Counting<'a, R> {
@@ -183,8 +204,13 @@ fn stream_csv(
             Err(e) => return Err(csv_error(e)),
         }
         let line = record.position().map_or(0, |p| p.line());
-        let fields: Vec<&str> = cols.iter().map(|&c| record.get(c).unwrap_or("")).collect();
-        visit(line, &fields)?;
+        // On the stack: no allocation per row (every file compared has at
+        // most MAX_COLUMNS canonical columns).
+        let mut fields: [&str; MAX_COLUMNS] = [""; MAX_COLUMNS];
+        for (slot, &c) in fields.iter_mut().zip(cols.iter()) {
+            *slot = record.get(c).unwrap_or("");
+        }
+        visit(line, &fields[..cols.len().min(MAX_COLUMNS)])?;
     }
     Ok(())
 }
@@ -207,12 +233,15 @@ pub fn partition(
         });
     }
     // users.csv: email 0, external_id 7.
+    let mut key = String::with_capacity(64);
     stream_csv(&users, &schema::USERS, progress, |line, f| {
-        let key = user_key(f[7], f[0]).ok_or_else(|| DiffError::Row {
-            path: users.clone(),
-            line,
-            message: "neither external_id nor email: the user cannot be matched".to_string(),
-        })?;
+        if !user_key_into(&mut key, f[7], f[0]) {
+            return Err(DiffError::Row {
+                path: users.clone(),
+                line,
+                message: "neither external_id nor email: the user cannot be matched".to_string(),
+            });
+        }
         if f[7].trim().is_empty() {
             stats.rows_keyed_by_email += 1;
         }
