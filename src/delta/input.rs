@@ -141,6 +141,9 @@ pub fn user_key_into(key: &mut String, external_id: &str, email: &str) -> bool {
     true
 }
 
+/// Rows between two progress updates.
+pub const TICK_ROWS: u64 = 1 << 16;
+
 /// Most canonical columns a compared file has (users.csv: 13).
 const MAX_COLUMNS: usize = 16;
 
@@ -221,6 +224,7 @@ pub fn partition(
     pkg: &PackageInput,
     out: &mut BucketWriter,
     progress: &AtomicU64,
+    tick: &(dyn Fn() + Sync),
 ) -> Result<PartitionStats, DiffError> {
     let mut stats = PartitionStats::default();
     let spill_error = |source: io::Error| DiffError::Spill(source.to_string());
@@ -246,6 +250,9 @@ pub fn partition(
             stats.rows_keyed_by_email += 1;
         }
         stats.user_rows += 1;
+        if stats.user_rows % TICK_ROWS == 0 {
+            tick();
+        }
         out.push(RowKind::User, line, &key, f).map_err(spill_error)
     })?;
 

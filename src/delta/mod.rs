@@ -148,17 +148,19 @@ pub fn run_diff(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         .sum();
     let progress = crate::progress::Progress::new("diff", total, opts.quiet);
     let read = AtomicU64::new(0);
+    let ticks = AtomicU64::new(0);
+    let ticker = || {
+        let rows = ticks.fetch_add(1, Ordering::Relaxed) * input::TICK_ROWS;
+        progress.update(read.load(Ordering::Relaxed), rows);
+    };
     let run_partition =
         |pkg: &PackageInput, prefix: &str| -> Result<(Vec<PathBuf>, PartitionStats), DiffError> {
             let mut w = BucketWriter::create(work.path(), prefix, buckets)
                 .map_err(|e| DiffError::Spill(e.to_string()))?;
-            let stats = partition(pkg, &mut w, &read)?;
+            let stats = partition(pkg, &mut w, &read, &ticker)?;
             let paths = w.finish().map_err(|e| DiffError::Spill(e.to_string()))?;
             Ok((paths, stats))
         };
-    let ticker = || {
-        progress.update(read.load(Ordering::Relaxed), 0);
-    };
     let (old_part, new_part) =
         rayon::join(|| run_partition(&old, "old"), || run_partition(&new, "new"));
     ticker();
