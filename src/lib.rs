@@ -25,6 +25,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod delta;
 pub mod hashes;
 pub mod import;
 pub mod package;

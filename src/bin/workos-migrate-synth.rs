@@ -4,6 +4,8 @@
 //! ```text
 //! workos-migrate-synth --format workos-csv --users 1000000 --dirty 0.04 \
 //!     --seed 42 --output users.csv            # truth: users.csv.truth.json
+//! workos-migrate-synth --format package-pair --users 1000000 \
+//!     --output pair/                          # pair/old, pair/new, pair/truth.json
 //! ```
 
 use std::fs::File;
@@ -13,6 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use workos_migrate::synth::pair::{write_pair, PairSpec};
 use workos_migrate::synth::{default_truth_path, generate, SynthFormat, SynthSpec};
 
 #[derive(Debug, Parser)]
@@ -21,9 +24,10 @@ use workos_migrate::synth::{default_truth_path, generate, SynthFormat, SynthSpec
     about = "Generate a deterministic synthetic identity export plus its ground truth"
 )]
 struct Args {
-    /// Output format.
-    #[arg(long, value_enum)]
-    format: SynthFormat,
+    /// Output format (`package-pair`: two migration packages for `diff`,
+    /// written to `<output>/old` and `<output>/new`, truth `<output>/truth.json`).
+    #[arg(long, value_parser = parse_format)]
+    format: Format,
     /// Number of users (data rows).
     #[arg(long)]
     users: u64,
@@ -36,7 +40,11 @@ struct Args {
     /// Number of organizations (workos-csv).
     #[arg(long, default_value_t = 200)]
     orgs: u64,
-    /// Output file.
+    /// package-pair: multiply the new/changed/removed rates (1 = 1 % new
+    /// is fixed; 0.5 % changed, 0.2 % removed, …; at most 71).
+    #[arg(long, default_value_t = 1)]
+    change_scale: u64,
+    /// Output file (package-pair: output directory).
     #[arg(long)]
     output: PathBuf,
     /// Ground-truth JSON file [default: <output>.truth.json].
@@ -44,9 +52,56 @@ struct Args {
     truth: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    File(SynthFormat),
+    PackagePair,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    if s == "package-pair" {
+        return Ok(Format::PackagePair);
+    }
+    <SynthFormat as clap::ValueEnum>::from_str(s, false)
+        .map(Format::File)
+        .map_err(|_| {
+            format!("unknown format '{s}' (workos-csv, firebase-json, clerk-csv, package-pair)")
+        })
+}
+
+fn run_pair(args: &Args) -> io::Result<()> {
+    let started = Instant::now();
+    let spec = PairSpec {
+        users: args.users,
+        orgs: args.orgs,
+        seed: args.seed,
+        scale: args.change_scale,
+    };
+    let truth = write_pair(&spec, &args.output.join("old"), &args.output.join("new"))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let truth_path = args
+        .truth
+        .clone()
+        .unwrap_or_else(|| args.output.join("truth.json"));
+    let text = serde_json::to_string_pretty(&truth).map_err(io::Error::other)? + "\n";
+    std::fs::write(&truth_path, text)?;
+    eprintln!(
+        "wrote package pair ({} users) to {} in {:.3}s; truth: {}",
+        args.users,
+        args.output.display(),
+        started.elapsed().as_secs_f64(),
+        truth_path.display()
+    );
+    Ok(())
+}
+
 fn run(args: &Args) -> io::Result<()> {
+    let format = match args.format {
+        Format::PackagePair => return run_pair(args),
+        Format::File(f) => f,
+    };
     let spec = SynthSpec {
-        format: args.format,
+        format,
         users: args.users,
         dirty: args.dirty,
         seed: args.seed,

@@ -14,6 +14,7 @@ pub mod clerk;
 pub mod cognito;
 pub mod cognito_legacy;
 pub mod completions;
+pub mod diff;
 pub mod firebase;
 pub mod import;
 pub mod import_package;
@@ -88,6 +89,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Interactive step-by-step migration wizard (export, validate, dry run, import; resumable)
     Wizard(wizard::WizardArgs),
+    /// Compare two exports of the same source and write a delta package for a cut-over import (gone users are reported, never deleted)
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +266,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::ImportPackage(a) => import_package::run_import_package(a, &mut out, &mut err),
         Command::Snapshot(a) => snapshot::run_snapshot_command(a, &mut out, &mut err),
         Command::Verify(a) => verify::run_verify_command(a, &mut out, &mut err),
+        Command::Diff(a) => diff::run_diff_command(a, &mut out, &mut err),
         Command::ProcessRoleDefinitions(a) => {
             roles::run_process_role_definitions(a, &mut out, &mut err)
         }

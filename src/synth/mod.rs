@@ -20,6 +20,10 @@
 //! reaches the class count. Nothing proportional to the number of rows is kept
 //! in memory; rows are written through a [`BufWriter`] as they are produced.
 //!
+//! [`pair::write_pair`] writes a *pair* of migration packages for `diff`
+//! (OLD and NEW with known new, changed and removed users) and its
+//! [`pair::PairTruth`].
+//!
 //! The returned [`Truth`] records what was injected and what a correct
 //! consumer (validator or exporter) must report; the CLI
 //! `workos-migrate-synth` writes it next to the output as `<output>.truth.json`.
@@ -29,6 +33,7 @@ mod clerk;
 mod encode;
 mod firebase;
 mod names;
+pub mod pair;
 mod plan;
 pub mod rng;
 mod truth;
