@@ -20,6 +20,7 @@
 //! - [`telemetry`]: request logging (`-v`, `RUST_LOG`) and the per-API-call event.
 //! - [`snapshot`]: `snapshot` — the WorkOS environment as Parquet, resumable.
 //! - [`verify`]: `verify` — a package reconciled with a snapshot, repair packages.
+//! - [`delta`]: `diff` — two exports of one source compared, delta packages for cut-over.
 //! - [`wizard`]: the guided, resumable migration that drives the commands.
 //! - [`cli`]: clap types and thin dispatch.
 
