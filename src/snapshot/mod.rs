@@ -151,6 +151,7 @@ pub async fn run_snapshot(
         concurrency: opts.concurrency,
         progress: &progress,
         rows_seen: AtomicU64::new(0),
+        org_gate: tokio::sync::Semaphore::new(opts.concurrency.max(1)),
     };
     scan.run().await?;
     progress.finish();

@@ -9,6 +9,13 @@
 //!    every page) and its roles (`GET /authorization/organizations/{id}/roles`,
 //!    organization roles only — environment roles are listed once).
 //!
+//! The users chain is the long pole (one request at a time) and the rate
+//! limiter grants slots in arrival order, so while it runs the organization
+//! branch keeps only [`ORG_REQUESTS_BESIDE_USERS`] requests in flight: each
+//! users page then waits for at most that many slots instead of
+//! `concurrency`, and the two branches share the budget instead of the
+//! organizations taking it all and leaving the chain to finish alone.
+//!
 //! Pages go straight into part files; a part closes every
 //! [`PAGES_PER_PART`] pages (lists) or [`ORGS_PER_PART`] organizations, and
 //! the checkpoint is saved after each close. Memory is bounded by one part's
@@ -35,6 +42,9 @@ use crate::workos::WorkOsClient;
 pub const PAGES_PER_PART: u64 = 50;
 /// Organizations per memberships / roles part file.
 pub const ORGS_PER_PART: u64 = 100;
+/// Organization-branch requests in flight while the users chain runs (the
+/// whole `concurrency` afterwards).
+pub const ORG_REQUESTS_BESIDE_USERS: usize = 2;
 /// Part-file prefix of the organization roles (environment roles use
 /// `roles-env`).
 const ORG_ROLES_PART: &str = "roles-org";
@@ -56,6 +66,8 @@ pub struct Scan<'a> {
     pub concurrency: usize,
     pub progress: &'a Progress,
     pub rows_seen: AtomicU64,
+    /// Permits for organization-branch requests (`concurrency` in all).
+    pub org_gate: tokio::sync::Semaphore,
 }
 
 impl Scan<'_> {
@@ -80,7 +92,18 @@ impl Scan<'_> {
 
     /// Runs both branches; the first error stops the other.
     pub async fn run(&self) -> Result<(), SnapshotError> {
-        let users = self.scan_list(Table::Users, "/user_management/users");
+        // Held while the users chain runs: the organization branch keeps
+        // only ORG_REQUESTS_BESIDE_USERS permits meanwhile.
+        let reserved = self.concurrency.max(1).saturating_sub(ORG_REQUESTS_BESIDE_USERS);
+        let hold = u32::try_from(reserved)
+            .ok()
+            .filter(|n| *n > 0)
+            .and_then(|n| self.org_gate.try_acquire_many(n).ok());
+        let users = async move {
+            let result = self.scan_list(Table::Users, "/user_management/users").await;
+            drop(hold);
+            result
+        };
         let rest = async {
             self.scan_environment_roles().await?;
             self.scan_list(Table::Organizations, "/organizations").await?;
@@ -276,10 +299,12 @@ impl Scan<'_> {
             if let Some(a) = after.as_deref() {
                 query.push(("after", a));
             }
-            let page = self
-                .client
-                .list_page("/user_management/organization_memberships", &query)
-                .await?;
+            let page = {
+                let _permit = self.org_gate.acquire().await;
+                self.client
+                    .list_page("/user_management/organization_memberships", &query)
+                    .await?
+            };
             self.seen(page.data.len());
             batches.push(Table::Memberships.batch(&page.data, None)?);
             match page
@@ -295,7 +320,10 @@ impl Scan<'_> {
             "/authorization/organizations/{}/roles",
             encode_segment(org_id)
         );
-        let page = self.client.list_page(&path, &[]).await?;
+        let page = {
+            let _permit = self.org_gate.acquire().await;
+            self.client.list_page(&path, &[]).await?
+        };
         let own: Vec<Value> = page
             .data
             .into_iter()
