@@ -89,10 +89,7 @@ fn filter_for(verbosity: u8, rust_log: Option<&str>) -> Option<EnvFilter> {
 /// The request path shown in logs: the path of a URL or of a
 /// path-and-query, without scheme, host, query or fragment.
 pub fn loggable_path(url_or_path: &str) -> String {
-    let no_query = url_or_path
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default();
+    let no_query = url_or_path.split(['?', '#']).next().unwrap_or_default();
     match no_query.find("://") {
         Some(i) => {
             let rest = &no_query[i + 3..];
@@ -254,7 +251,10 @@ mod tests {
         let f = filter_for(1, None).unwrap().to_string();
         assert!(f.contains("workos_migrate=debug"), "{f}");
         let f = filter_for(3, Some("info")).unwrap().to_string();
-        assert!(f.contains("workos_migrate=trace") && f.contains("info"), "{f}");
+        assert!(
+            f.contains("workos_migrate=trace") && f.contains("info"),
+            "{f}"
+        );
         assert!(filter_for(0, Some("debug")).is_some());
     }
 }

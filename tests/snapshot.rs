@@ -116,7 +116,12 @@ async fn snapshot_uses_the_read_budget_without_429_and_resumes_after_sigkill() {
     let wall = started.elapsed();
     assert_eq!(code, 0, "{stderr}");
     let after = fake.stats();
-    assert_eq!(after.rate_limited - before.rate_limited, 0, "429s: {}", after.to_json());
+    assert_eq!(
+        after.rate_limited - before.rate_limited,
+        0,
+        "429s: {}",
+        after.to_json()
+    );
     let admitted = after.admitted - before.admitted;
     let span = after
         .last_admitted_at
@@ -144,7 +149,12 @@ async fn snapshot_uses_the_read_budget_without_429_and_resumes_after_sigkill() {
     assert_eq!(m["counts"]["organization_memberships"], users as u64);
     assert_eq!(m["environment"]["key_mode"], "test");
     assert!(!m.to_string().contains(&fake.api_key()));
-    assert!(!work.path().join(".workos-checkpoints").read_dir().unwrap().any(|_| true));
+    assert!(!work
+        .path()
+        .join(".workos-checkpoints")
+        .read_dir()
+        .unwrap()
+        .any(|_| true));
 
     // `query` reads the snapshot.
     let users_table = format!("users={}", full.join("users.parquet").display());
@@ -166,7 +176,8 @@ async fn snapshot_uses_the_read_budget_without_429_and_resumes_after_sigkill() {
     ]);
     assert_eq!(q.code, 0, "{}", q.stderr);
     assert!(
-        q.stdout.contains(&format!("{users},{users},{}", users.div_ceil(10))),
+        q.stdout
+            .contains(&format!("{users},{users},{}", users.div_ceil(10))),
         "{}",
         q.stdout
     );
@@ -188,7 +199,10 @@ async fn snapshot_uses_the_read_budget_without_429_and_resumes_after_sigkill() {
             break;
         }
         assert!(Instant::now() < deadline, "no checkpoint progress");
-        assert!(child.try_wait().unwrap().is_none(), "finished before the kill");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before the kill"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child.kill().unwrap(); // SIGKILL

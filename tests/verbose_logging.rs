@@ -96,11 +96,7 @@ fn recorded_calls(reqs: &[RecordedRequest]) -> Vec<(String, String)> {
 
 /// Checks one event per recorded request, with every field, and returns
 /// the request ids.
-fn assert_one_event_per_request(
-    log: &str,
-    service: &str,
-    reqs: &[RecordedRequest],
-) -> Vec<String> {
+fn assert_one_event_per_request(log: &str, service: &str, reqs: &[RecordedRequest]) -> Vec<String> {
     let events = api_events(log);
     assert!(!reqs.is_empty());
     assert_eq!(
@@ -209,7 +205,10 @@ fn import_with(env_extra: &[(&str, &str)], flags: &[&str]) {
     let ids = assert_one_event_per_request(&r.stderr, "workos", &reqs);
     assert!(ids.iter().all(|id| id.starts_with("req_")), "{ids:?}");
     let methods: BTreeSet<String> = reqs.iter().map(|q| q.method.clone()).collect();
-    assert!(methods.contains("POST") && methods.contains("GET"), "{methods:?}");
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods:?}"
+    );
 
     let mut secrets = package_secrets(&dir);
     secrets.push(key.clone());
@@ -268,7 +267,13 @@ fn import_package_with_vv_adds_a_trace_line_per_attempt() {
     let r = run(
         tmp.path(),
         &[("WORKOS_SECRET_KEY", &key)],
-        &["import-package", dir.to_str().unwrap(), "--endpoint", &url, "-vv"],
+        &[
+            "import-package",
+            dir.to_str().unwrap(),
+            "--endpoint",
+            &url,
+            "-vv",
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let n = fake.recorded().len();
@@ -398,7 +403,10 @@ fn export_cognito_with_v_logs_every_operation_with_its_retry_and_no_secret() {
     let events = api_events(&r.stderr);
     let recorded = fake.requests();
     assert_eq!(events.len(), recorded.len(), "{}", r.stderr);
-    let mut logged: Vec<String> = events.iter().map(|e| e.get("operation").to_string()).collect();
+    let mut logged: Vec<String> = events
+        .iter()
+        .map(|e| e.get("operation").to_string())
+        .collect();
     let mut seen: Vec<String> = recorded.iter().map(|c| c.operation.clone()).collect();
     logged.sort();
     seen.sort();

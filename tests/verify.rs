@@ -70,15 +70,25 @@ fn write_package(dir: &Path, users: usize, orgs: usize, external_ids: bool) {
     }
     for u in 0..users {
         let email = format!("user{u}@org{}.example.com", u % orgs);
-        let ext = if external_ids { format!("ext-{u}") } else { String::new() };
+        let ext = if external_ids {
+            format!("ext-{u}")
+        } else {
+            String::new()
+        };
         let first = format!("First{u}");
         let last = format!("Last{u}");
         let org = format!("org-ext-{}", u % orgs);
         let role = if u % 10 == 0 { "admin" } else { "member" };
-        let meta = if u % 7 == 0 { r#"{"plan":"pro","seats":3}"# } else { "" };
+        let meta = if u % 7 == 0 {
+            r#"{"plan":"pro","seats":3}"#
+        } else {
+            ""
+        };
         w.write_row(
             &USERS,
-            &[&email, "", "", "", &first, &last, "true", &ext, meta, "", &org, "", role],
+            &[
+                &email, "", "", "", &first, &last, "true", &ext, meta, "", &org, "", role,
+            ],
         )
         .unwrap();
         w.upload()
@@ -89,7 +99,16 @@ fn write_package(dir: &Path, users: usize, orgs: usize, external_ids: bool) {
     // counted once).
     w.write_row(
         &MEMBERSHIPS,
-        &["user1@org1.example.com", if external_ids { "ext-1" } else { "" }, "", "", "org-ext-1", "", "member", ""],
+        &[
+            "user1@org1.example.com",
+            if external_ids { "ext-1" } else { "" },
+            "",
+            "",
+            "org-ext-1",
+            "",
+            "member",
+            "",
+        ],
     )
     .unwrap();
     w.finish().unwrap();
@@ -110,8 +129,15 @@ async fn import(fake: &FakeWorkOs, cwd: &Path, pkg: &Path) -> Run {
         cwd,
         &fake.api_key(),
         &[
-            "import-package", s(pkg), "--endpoint", &url, "--rate-limit", "10000",
-            "--concurrency", "32", "--quiet",
+            "import-package",
+            s(pkg),
+            "--endpoint",
+            &url,
+            "--rate-limit",
+            "10000",
+            "--concurrency",
+            "32",
+            "--quiet",
         ],
     )
     .await
@@ -178,7 +204,9 @@ async fn damage(fake: &FakeWorkOs) -> (Vec<String>, Vec<String>, Vec<String>) {
             .unwrap()
             .to_string();
         let r = http
-            .delete(format!("{base}/user_management/organization_memberships/{om}"))
+            .delete(format!(
+                "{base}/user_management/organization_memberships/{om}"
+            ))
             .header("Authorization", &auth)
             .send()
             .await
@@ -202,7 +230,11 @@ async fn damage(fake: &FakeWorkOs) -> (Vec<String>, Vec<String>, Vec<String>) {
 fn assert_the_54(report: &Value) {
     assert_eq!(report["differences"], 54, "{report:#}");
     assert_eq!(report["matches"], false);
-    assert_eq!(counts(entity(report, "users")), expect(37, 5, 0, 0), "{report:#}");
+    assert_eq!(
+        counts(entity(report, "users")),
+        expect(37, 5, 0, 0),
+        "{report:#}"
+    );
     assert_eq!(
         entity(report, "users")["different_fields"],
         json!({"names": 5}),
@@ -210,10 +242,21 @@ fn assert_the_54(report: &Value) {
     );
     assert_eq!(entity(report, "users")["checked"], USERS_N as u64);
     // The memberships of deleted users follow them (not differences).
-    assert_eq!(counts(entity(report, "memberships")), expect(12, 0, 0, 37), "{report:#}");
-    assert_eq!(counts(entity(report, "organizations")), expect(0, 0, 0, 0), "{report:#}");
+    assert_eq!(
+        counts(entity(report, "memberships")),
+        expect(12, 0, 0, 37),
+        "{report:#}"
+    );
+    assert_eq!(
+        counts(entity(report, "organizations")),
+        expect(0, 0, 0, 0),
+        "{report:#}"
+    );
     assert_eq!(entity(report, "organizations")["equal"], ORGS_N as u64);
-    assert!(report["notes"][0].as_str().unwrap().contains("Password hashes"));
+    assert!(report["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("Password hashes"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,10 +273,23 @@ async fn verify_reports_the_54_differences_and_its_repair_package_fixes_them() {
     let key = fake.api_key();
 
     // Everything imported: verify is clean.
-    let r = run(cwd, &key, &["verify", s(&pkg), "--endpoint", &url, "--quiet"]).await;
+    let r = run(
+        cwd,
+        &key,
+        &["verify", s(&pkg), "--endpoint", &url, "--quiet"],
+    )
+    .await;
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("Everything in the package is in WorkOS."), "{}", r.stdout);
-    assert!(r.stdout.contains("Password hashes cannot be read back"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Everything in the package is in WorkOS."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Password hashes cannot be read back"),
+        "{}",
+        r.stdout
+    );
 
     let (deleted, _, renamed) = damage(&fake).await;
 
@@ -243,7 +299,13 @@ async fn verify_reports_the_54_differences_and_its_repair_package_fixes_them() {
         cwd,
         &key,
         &[
-            "verify", s(&pkg), "--endpoint", &url, "--json", "--repair-dir", s(&repair),
+            "verify",
+            s(&pkg),
+            "--endpoint",
+            &url,
+            "--json",
+            "--repair-dir",
+            s(&repair),
         ],
     )
     .await;
@@ -252,7 +314,9 @@ async fn verify_reports_the_54_differences_and_its_repair_package_fixes_them() {
     assert_the_54(&report);
     let samples = &entity(&report, "users")["samples"]["different"];
     assert!(samples[0]["fields"] == json!(["names"]), "{samples}");
-    assert!(renamed.iter().any(|e| samples[0]["external_id"] == e.as_str()));
+    assert!(renamed
+        .iter()
+        .any(|e| samples[0]["external_id"] == e.as_str()));
     assert_eq!(
         report["repair"]["rows"],
         json!({"users": 42, "organizations": 0, "memberships": 49,
@@ -262,15 +326,36 @@ async fn verify_reports_the_54_differences_and_its_repair_package_fixes_them() {
 
     // Offline against a snapshot: the same report.
     let snap = cwd.join("snap");
-    let r = run(cwd, &key, &["snapshot", "--output", s(&snap), "--endpoint", &url, "--quiet"]).await;
+    let r = run(
+        cwd,
+        &key,
+        &[
+            "snapshot",
+            "--output",
+            s(&snap),
+            "--endpoint",
+            &url,
+            "--quiet",
+        ],
+    )
+    .await;
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(cwd, "", &["verify", s(&pkg), "--snapshot", s(&snap), "--json"]).await;
+    let r = run(
+        cwd,
+        "",
+        &["verify", s(&pkg), "--snapshot", s(&snap), "--json"],
+    )
+    .await;
     assert_eq!(r.code, 3, "{}", r.stderr);
     let offline: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_the_54(&offline);
     let r = run(cwd, "", &["verify", s(&pkg), "--snapshot", s(&snap)]).await;
     assert_eq!(r.code, 3);
-    assert!(r.stdout.contains("37 missing, 5 different (names: 5)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("37 missing, 5 different (names: 5)"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("Differences: 54"), "{}", r.stdout);
 
     // The repair package: valid, marked, exactly the rows.
@@ -284,20 +369,31 @@ async fn verify_reports_the_54_differences_and_its_repair_package_fixes_them() {
     assert_eq!(marker["basedOn"]["differences"], 54);
     let users_csv = std::fs::read_to_string(repair.join("users.csv")).unwrap();
     for ext in deleted.iter().chain(&renamed) {
-        assert!(users_csv.contains(&format!(",{ext},")), "{ext} not in repair users.csv");
+        assert!(
+            users_csv.contains(&format!(",{ext},")),
+            "{ext} not in repair users.csv"
+        );
     }
     assert_eq!(users_csv.lines().count(), 43);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(repair.join("users.csv")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(repair.join("users.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "repair users.csv is readable by others");
     }
 
     // Apply it; a second verify is clean.
     let r = import(&fake, cwd, &repair).await;
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let r = run(cwd, &key, &["verify", s(&pkg), "--endpoint", &url, "--json"]).await;
+    let r = run(
+        cwd,
+        &key,
+        &["verify", s(&pkg), "--endpoint", &url, "--json"],
+    )
+    .await;
     let after: Value = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
     assert_eq!(r.code, 0, "{after:#}\n{}", r.stderr);
     assert_eq!(after["differences"], 0);
@@ -317,13 +413,32 @@ async fn bad_input_is_one_line_and_never_a_repair_package() {
     // A snapshot of another environment: organizations, none of ours.
     fake.seed_organization("Someone else", Some("other-org"));
     let snap = cwd.join("other");
-    let r = run(cwd, &key, &["snapshot", "--output", s(&snap), "--endpoint", &url, "--quiet"]).await;
+    let r = run(
+        cwd,
+        &key,
+        &[
+            "snapshot",
+            "--output",
+            s(&snap),
+            "--endpoint",
+            &url,
+            "--quiet",
+        ],
+    )
+    .await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     let repair = cwd.join("repair");
     let r = run(
         cwd,
         "",
-        &["verify", s(&pkg), "--snapshot", s(&snap), "--repair-dir", s(&repair)],
+        &[
+            "verify",
+            s(&pkg),
+            "--snapshot",
+            s(&snap),
+            "--repair-dir",
+            s(&repair),
+        ],
     )
     .await;
     let line = common::assert_one_line_error(&r);
@@ -334,7 +449,14 @@ async fn bad_input_is_one_line_and_never_a_repair_package() {
     let r = run(
         cwd,
         "",
-        &["verify", s(&pkg), "--snapshot", s(&snap), "--skip-environment-check", "--json"],
+        &[
+            "verify",
+            s(&pkg),
+            "--snapshot",
+            s(&snap),
+            "--skip-environment-check",
+            "--json",
+        ],
     )
     .await;
     assert_eq!(r.code, 3, "{}", r.stderr);
@@ -346,7 +468,14 @@ async fn bad_input_is_one_line_and_never_a_repair_package() {
     let r = run(
         cwd,
         "sk_test_no_read",
-        &["verify", s(&pkg), "--endpoint", &url, "--repair-dir", s(&repair)],
+        &[
+            "verify",
+            s(&pkg),
+            "--endpoint",
+            &url,
+            "--repair-dir",
+            s(&repair),
+        ],
     )
     .await;
     let line = common::assert_one_line_error(&r);
@@ -365,7 +494,12 @@ async fn bad_input_is_one_line_and_never_a_repair_package() {
     let r = run(cwd, "", &["verify", s(&broken), "--snapshot", s(&snap)]).await;
     let line = common::assert_one_line_error(&r);
     assert!(line.contains("manifest.json"), "{line}");
-    let r = run(cwd, "", &["verify", s(&cwd.join("nope")), "--snapshot", s(&snap)]).await;
+    let r = run(
+        cwd,
+        "",
+        &["verify", s(&cwd.join("nope")), "--snapshot", s(&snap)],
+    )
+    .await;
     common::assert_one_line_error(&r);
 
     // A package without external ids: matched by email, with one warning.
@@ -374,9 +508,22 @@ async fn bad_input_is_one_line_and_never_a_repair_package() {
     write_package(&plain, 30, 3, false);
     let r = import(&fake, cwd, &plain).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(cwd, &key, &["verify", s(&plain), "--endpoint", &url, "--quiet"]).await;
+    let r = run(
+        cwd,
+        &key,
+        &["verify", s(&plain), "--endpoint", &url, "--quiet"],
+    )
+    .await;
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let warnings: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
     assert_eq!(warnings.len(), 1, "{}", r.stderr);
-    assert!(warnings[0].contains("30 of 30 package users have no external_id"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("30 of 30 package users have no external_id"),
+        "{}",
+        warnings[0]
+    );
 }

@@ -91,7 +91,11 @@ pub fn run_snapshot_command(args: SnapshotArgs, out: &mut dyn Write, err: &mut d
                 let _ = writeln!(
                     out,
                     "Snapshot {}: {}",
-                    if report.resumed { "resumed and complete" } else { "complete" },
+                    if report.resumed {
+                        "resumed and complete"
+                    } else {
+                        "complete"
+                    },
                     report.output.display()
                 );
                 for (name, rows) in &report.counts {

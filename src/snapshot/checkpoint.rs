@@ -170,7 +170,9 @@ mod tests {
         let back = SnapshotCheckpoint::load(dir.path()).unwrap();
         assert_eq!(back, cp);
         assert!(back.check_matches(dir.path(), "http://a", "/out").is_ok());
-        let e = back.check_matches(dir.path(), "http://b", "/out").unwrap_err();
+        let e = back
+            .check_matches(dir.path(), "http://b", "/out")
+            .unwrap_err();
         assert!(e.to_string().contains("endpoint http://a"), "{e}");
     }
 }

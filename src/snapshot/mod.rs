@@ -192,7 +192,10 @@ fn open_job(
         JobMode::New(id) => {
             let id = match id {
                 Some(id) => id.clone(),
-                None => format!("snapshot-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f")),
+                None => format!(
+                    "snapshot-{}",
+                    chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f")
+                ),
             };
             validate_job_id(&id).map_err(|e| SnapshotError::JobId(e.to_string()))?;
             let dir = job_dir(root, &id);
@@ -305,13 +308,21 @@ pub enum SnapshotDirError {
 pub fn read_manifest(dir: &Path) -> Result<Value, SnapshotDirError> {
     let path = dir.join(SNAPSHOT_MANIFEST);
     let bytes = fs::read(&path).map_err(|_| SnapshotDirError::Missing(dir.to_path_buf()))?;
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| SnapshotDirError::Incomplete { path: path.clone(), detail: e.to_string() })?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| SnapshotDirError::Incomplete {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
     if v.get("kind").and_then(Value::as_str) != Some(SNAPSHOT_KIND) {
-        return Err(SnapshotDirError::Incomplete { path, detail: "kind".into() });
+        return Err(SnapshotDirError::Incomplete {
+            path,
+            detail: "kind".into(),
+        });
     }
     if v.get("complete").and_then(Value::as_bool) != Some(true) {
-        return Err(SnapshotDirError::Incomplete { path, detail: "complete is not true".into() });
+        return Err(SnapshotDirError::Incomplete {
+            path,
+            detail: "complete is not true".into(),
+        });
     }
     for t in Table::ALL {
         if !dir.join(t.file_name()).is_file() {

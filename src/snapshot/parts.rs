@@ -147,7 +147,8 @@ mod tests {
             let mut sink = ParquetSink::create(&p, schema.clone()).unwrap();
             assert!(!p.exists());
             let objs = [json!({"id": format!("user_{n}"), "email": "a@x.com"})];
-            sink.write(&Table::Users.batch(&objs, None).unwrap()).unwrap();
+            sink.write(&Table::Users.batch(&objs, None).unwrap())
+                .unwrap();
             assert_eq!(sink.close().unwrap(), 1);
             paths.push(p);
         }

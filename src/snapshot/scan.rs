@@ -94,7 +94,10 @@ impl Scan<'_> {
     pub async fn run(&self) -> Result<(), SnapshotError> {
         // Held while the users chain runs: the organization branch keeps
         // only ORG_REQUESTS_BESIDE_USERS permits meanwhile.
-        let reserved = self.concurrency.max(1).saturating_sub(ORG_REQUESTS_BESIDE_USERS);
+        let reserved = self
+            .concurrency
+            .max(1)
+            .saturating_sub(ORG_REQUESTS_BESIDE_USERS);
         let hold = u32::try_from(reserved)
             .ok()
             .filter(|n| *n > 0)
@@ -106,7 +109,8 @@ impl Scan<'_> {
         };
         let rest = async {
             self.scan_environment_roles().await?;
-            self.scan_list(Table::Organizations, "/organizations").await?;
+            self.scan_list(Table::Organizations, "/organizations")
+                .await?;
             self.scan_org_work().await
         };
         tokio::try_join!(users, rest)?;
@@ -147,7 +151,15 @@ impl Scan<'_> {
                 let done = next.is_none();
                 after = next.clone();
                 // A closed queue means the writer failed: its error wins.
-                if tx.send(ListedPage { data: page.data, after: next }).await.is_err() || done {
+                if tx
+                    .send(ListedPage {
+                        data: page.data,
+                        after: next,
+                    })
+                    .await
+                    .is_err()
+                    || done
+                {
                     return Ok::<(), SnapshotError>(());
                 }
             }
@@ -294,8 +306,11 @@ impl Scan<'_> {
         let mut batches = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let mut query: Vec<(&str, &str)> =
-                vec![("organization_id", org_id), ("limit", "100"), ("order", "desc")];
+            let mut query: Vec<(&str, &str)> = vec![
+                ("organization_id", org_id),
+                ("limit", "100"),
+                ("order", "desc"),
+            ];
             if let Some(a) = after.as_deref() {
                 query.push(("after", a));
             }

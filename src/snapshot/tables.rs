@@ -152,12 +152,15 @@ impl Table {
                 Some(m @ Value::Object(_)) => m.to_string(),
                 _ => "{}".to_string(),
             }),
-            (Table::Organizations, "domains") => Some(join_strings(
-                obj.get("domains"),
-                |d| d.get("domain").and_then(Value::as_str).map(str::to_lowercase),
-            )),
+            (Table::Organizations, "domains") => Some(join_strings(obj.get("domains"), |d| {
+                d.get("domain")
+                    .and_then(Value::as_str)
+                    .map(str::to_lowercase)
+            })),
             (Table::Memberships, "role_slugs") => {
-                let roles = obj.get("roles").filter(|r| r.as_array().is_some_and(|a| !a.is_empty()));
+                let roles = obj
+                    .get("roles")
+                    .filter(|r| r.as_array().is_some_and(|a| !a.is_empty()));
                 match roles {
                     Some(list) => Some(join_strings(Some(list), |r| {
                         r.get("slug").and_then(Value::as_str).map(str::to_string)
@@ -215,7 +218,9 @@ mod tests {
         let b = Table::Users.batch(&u, None).unwrap();
         assert!(b.column(2).as_boolean().value(0));
         assert_eq!(b.column(6).as_string::<i32>().value(0), "{}");
-        let r = [json!({"slug": "org-x", "name": "X", "type": "OrganizationRole", "permissions": ["a", "b"]})];
+        let r = [
+            json!({"slug": "org-x", "name": "X", "type": "OrganizationRole", "permissions": ["a", "b"]}),
+        ];
         let b = Table::Roles.batch(&r, Some("org_9")).unwrap();
         assert_eq!(b.column(3).as_string::<i32>().value(0), "org_9");
         assert_eq!(b.column(4).as_string::<i32>().value(0), "a,b");

@@ -201,7 +201,11 @@ pub async fn compare_organizations(
 }
 
 /// Missing, blocked or roles-different for a resolved membership-like row.
-fn classify_membership(c: &Columns, i: usize, roles: Option<&str>) -> (Option<Reason>, Vec<&'static str>) {
+fn classify_membership(
+    c: &Columns,
+    i: usize,
+    roles: Option<&str>,
+) -> (Option<Reason>, Vec<&'static str>) {
     if c.get("w_user_id", i).is_none() || c.get("w_org_id", i).is_none() {
         return (Some(Reason::Blocked), Vec::new());
     }

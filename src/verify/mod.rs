@@ -93,7 +93,10 @@ pub async fn run_verify(opts: VerifyOptions<'_>) -> Result<VerifyReport, VerifyE
             let label = dir.display().to_string();
             (dir, label)
         }
-        Environment::Live { client, mut options } => {
+        Environment::Live {
+            client,
+            mut options,
+        } => {
             temp = tempfile::Builder::new()
                 .prefix("workos-verify-")
                 .tempdir()
@@ -177,7 +180,10 @@ fn check_package(package: &Path) -> Result<(), VerifyError> {
         None => Ok(()),
         Some(issue) => Err(VerifyError::BadPackage {
             path: package.join(issue.file.as_deref().unwrap_or("manifest.json")),
-            detail: format!("package failed validation ({}): {}", issue.code, issue.message),
+            detail: format!(
+                "package failed validation ({}): {}",
+                issue.code, issue.message
+            ),
         }),
     }
 }

@@ -57,7 +57,12 @@ pub struct EntityReport {
 
 impl EntityReport {
     /// Counts one row by reason (`None` = equal).
-    pub fn count(&mut self, reason: Option<Reason>, fields: &[&'static str], sample: impl FnOnce() -> Value) {
+    pub fn count(
+        &mut self,
+        reason: Option<Reason>,
+        fields: &[&'static str],
+        sample: impl FnOnce() -> Value,
+    ) {
         self.checked += u64::from(reason != Some(Reason::Extra));
         let Some(reason) = reason else {
             self.equal += 1;
@@ -146,8 +151,10 @@ impl VerifyReport {
             entities.insert(name.into(), e.to_json());
         }
         let repair = self.repair.as_ref().map(|(dir, rows)| {
-            let counts: Map<String, Value> =
-                rows.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
+            let counts: Map<String, Value> = rows
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), json!(v)))
+                .collect();
             json!({ "dir": dir, "rows": counts })
         });
         json!({

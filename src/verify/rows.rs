@@ -145,7 +145,10 @@ mod tests {
         assert!(!text_differs(Some("Ann"), Some("Ann")));
         assert!(verified_differs(Some("yes"), None));
         assert!(!verified_differs(Some("maybe"), Some(false)));
-        assert!(!metadata_differs(Some(r#"{"a": 1, "b": null}"#), Some(r#"{"a":"1"}"#)));
+        assert!(!metadata_differs(
+            Some(r#"{"a": 1, "b": null}"#),
+            Some(r#"{"a":"1"}"#)
+        ));
         assert!(metadata_differs(Some(r#"{"a": 1}"#), Some("{}")));
         assert!(!domains_differ(Some("B.com; a.com"), Some("a.com,b.com")));
         assert!(domains_differ(Some("a.com"), Some("a.com,b.com")));

@@ -681,7 +681,6 @@ fn bearer(key: &ApiKey) -> Result<HeaderValue, reqwest::header::InvalidHeaderVal
     Ok(v)
 }
 
-
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();

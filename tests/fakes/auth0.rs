@@ -816,7 +816,10 @@ async fn handle(
         let (name, id) = if route == Some(Route::Download) {
             ("x-amz-request-id", format!("{:016X}", s.counters.responses))
         } else {
-            ("x-auth0-requestid", format!("{:020x}", s.counters.responses))
+            (
+                "x-auth0-requestid",
+                format!("{:020x}", s.counters.responses),
+            )
         };
         if let Ok(v) = HeaderValue::from_str(&id) {
             response.headers_mut().insert(name, v);

@@ -449,13 +449,19 @@ impl FakeWorkOs {
     /// names others). Panics if the pair exists or an id is unknown.
     pub fn seed_membership(&self, user_id: &str, organization_id: &str, roles: &[&str]) -> String {
         let mut s = self.lock();
-        assert!(s.data.user_by_id.contains_key(user_id), "seed_membership: no user {user_id}");
+        assert!(
+            s.data.user_by_id.contains_key(user_id),
+            "seed_membership: no user {user_id}"
+        );
         assert!(
             s.data.org(organization_id).is_some(),
             "seed_membership: no organization {organization_id}"
         );
         let key = (user_id.to_string(), organization_id.to_string());
-        assert!(!s.data.om_by_pair.contains_key(&key), "seed_membership: pair exists");
+        assert!(
+            !s.data.om_by_pair.contains_key(&key),
+            "seed_membership: pair exists"
+        );
         let (seq, id) = s.data.next_id("om");
         let now = now_iso();
         let role_slugs = if roles.is_empty() {
@@ -2647,7 +2653,10 @@ impl State {
         let bearer = authorization.and_then(|a| a.strip_prefix("Bearer "));
         if bearer.is_some() && bearer == self.forbidden_key.as_deref() {
             self.counters.forbidden += 1;
-            let reply = err_msg(403, "Forbidden: this API key does not have access to this resource.");
+            let reply = err_msg(
+                403,
+                "Forbidden: this API key does not have access to this resource.",
+            );
             return Outcome::Respond {
                 out: self.out(reply),
                 delay: None,

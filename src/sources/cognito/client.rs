@@ -37,8 +37,8 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::{CognitoProvider, CognitoUser};
-use crate::workos::retry::{Jitter, RetryPolicy};
 use crate::telemetry::{ApiCall, Outcome};
+use crate::workos::retry::{Jitter, RetryPolicy};
 use crate::workos::RateLimiter;
 
 /// `ListUsers` / `ListUsersInGroup` page size (Cognito's maximum).
