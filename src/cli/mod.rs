@@ -342,6 +342,16 @@ pub fn one_line(s: &str) -> String {
 }
 
 /// Prints `prefix: message` on one line and returns exit code 1.
+/// The async runtime a command's API calls run on (two workers: this is a
+/// 2-core-sized tool whose CPU work runs on rayon, not on the runtime).
+pub(crate) fn command_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the async runtime: {e}"))
+}
+
 pub(crate) fn fail(err: &mut dyn Write, prefix: &str, e: &dyn std::fmt::Display) -> i32 {
     let _ = writeln!(err, "{prefix}: {}", one_line(&e.to_string()));
     1

@@ -73,13 +73,9 @@ pub fn run_snapshot_command(args: SnapshotArgs, out: &mut dyn Write, err: &mut d
         concurrency: args.concurrency as usize,
         quiet: args.quiet,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::command_runtime() {
         Ok(r) => r,
-        Err(e) => return fail(err, FAILED, &format!("starting the async runtime: {e}")),
+        Err(e) => return fail(err, FAILED, &e),
     };
     let mut job_id: Option<String> = None;
     let result = runtime.block_on(run_snapshot(&opts, &client, &mut |id| {

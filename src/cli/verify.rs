@@ -70,13 +70,9 @@ pub fn run_verify_command(args: VerifyArgs, out: &mut dyn Write, err: &mut dyn W
         repair_dir: args.repair_dir.clone(),
         skip_environment_check: args.skip_environment_check,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::command_runtime() {
         Ok(r) => r,
-        Err(e) => return fail(err, FAILED, &format!("starting the async runtime: {e}")),
+        Err(e) => return fail(err, FAILED, &e),
     };
     let report = match runtime.block_on(run_verify(opts)) {
         Ok(r) => r,
