@@ -1,20 +1,18 @@
-//! The on-disk buckets of `diff`: every row of both packages is appended to
-//! the bucket of its user key (a stable FNV-1a hash, [`crate::spill::key_hash`]),
-//! so one user's rows of both packages meet in the same bucket pair and each
-//! pair can be compared alone, in memory, in parallel.
+//! The on-disk buckets of `diff`: a fixed-size [`RowPrint`] of every row of
+//! both packages is appended to the bucket of its user key, so one user's
+//! rows of both packages meet in the same bucket pair and each pair can be
+//! compared alone, in memory, in parallel. A print is 57 bytes whatever the
+//! row's size, so the buckets are a fraction of the packages.
 //!
-//! Record layout (little endian): `kind u8`, `line u64`, `field count u8`,
-//! then per string (the key first, then the row's fields in canonical
-//! order) `len u32` + UTF-8 bytes.
+//! Record layout (little endian): `kind u8`, `key u128`, `row u128`,
+//! `user_columns u64`, `offset u64`, `line u64`.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::spill::key_hash;
-
-/// Which package file a bucket record came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which package file a row came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RowKind {
     User = 1,
     Membership = 2,
@@ -32,16 +30,65 @@ impl RowKind {
     }
 }
 
-/// The bucket of a user key.
-pub fn bucket_of(key: &str, buckets: usize) -> usize {
-    (key_hash(key.as_bytes()) % buckets.max(1) as u64) as usize
+/// The fingerprint of one row and where to read it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowPrint {
+    pub kind: RowKind,
+    /// [`super::fingerprint::key_print`] of the row's user key.
+    pub key: u128,
+    /// [`super::fingerprint::RowHasher::row_print`] of the row.
+    pub row: u128,
+    /// [`super::fingerprint::RowHasher::user_columns_print`] (users.csv
+    /// rows; 0 for the others).
+    pub user_columns: u64,
+    /// Byte offset of the row in its file.
+    pub offset: u64,
+    /// Line of the row in its file.
+    pub line: u64,
 }
 
-/// Appends records to `buckets` files `<dir>/<prefix>-<n>`.
+/// Bytes of one encoded [`RowPrint`].
+pub const PRINT_LEN: usize = 1 + 16 + 16 + 8 + 8 + 8;
+
+impl RowPrint {
+    fn encode(&self) -> [u8; PRINT_LEN] {
+        let mut b = [0u8; PRINT_LEN];
+        b[0] = self.kind as u8;
+        b[1..17].copy_from_slice(&self.key.to_le_bytes());
+        b[17..33].copy_from_slice(&self.row.to_le_bytes());
+        b[33..41].copy_from_slice(&self.user_columns.to_le_bytes());
+        b[41..49].copy_from_slice(&self.offset.to_le_bytes());
+        b[49..57].copy_from_slice(&self.line.to_le_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let u128_at = |i: usize| -> Option<u128> {
+            Some(u128::from_le_bytes(b.get(i..i + 16)?.try_into().ok()?))
+        };
+        let u64_at = |i: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
+        };
+        Some(Self {
+            kind: RowKind::from_byte(*b.first()?)?,
+            key: u128_at(1)?,
+            row: u128_at(17)?,
+            user_columns: u64_at(33)?,
+            offset: u64_at(41)?,
+            line: u64_at(49)?,
+        })
+    }
+}
+
+/// The bucket of a key print.
+pub fn bucket_of(key: u128, buckets: usize) -> usize {
+    ((key >> 64) as u64 % buckets.max(1) as u64) as usize
+}
+
+/// Appends prints to `buckets` files `<dir>/<prefix>-<n>`.
 pub struct BucketWriter {
     files: Vec<BufWriter<File>>,
     paths: Vec<PathBuf>,
-    scratch: Vec<u8>,
 }
 
 /// Per-file buffer: small, there are many files open at once.
@@ -59,31 +106,18 @@ impl BucketWriter {
             ));
             paths.push(path);
         }
-        Ok(Self {
-            files,
-            paths,
-            scratch: Vec::with_capacity(1024),
-        })
+        Ok(Self { files, paths })
     }
 
     pub fn buckets(&self) -> usize {
         self.files.len()
     }
 
-    /// Appends one row to the bucket of `key`.
-    pub fn push(&mut self, kind: RowKind, line: u64, key: &str, fields: &[&str]) -> io::Result<()> {
-        let n = bucket_of(key, self.files.len());
-        let s = &mut self.scratch;
-        s.clear();
-        s.push(kind as u8);
-        s.extend_from_slice(&line.to_le_bytes());
-        s.push((fields.len() + 1) as u8);
-        for f in std::iter::once(&key).chain(fields.iter()) {
-            s.extend_from_slice(&(f.len() as u32).to_le_bytes());
-            s.extend_from_slice(f.as_bytes());
-        }
+    /// Appends one print to the bucket of its key.
+    pub fn push(&mut self, print: &RowPrint) -> io::Result<()> {
+        let n = bucket_of(print.key, self.files.len());
         match self.files.get_mut(n) {
-            Some(f) => f.write_all(s),
+            Some(f) => f.write_all(&print.encode()),
             None => Err(io::Error::other("bucket out of range")),
         }
     }
@@ -97,49 +131,16 @@ impl BucketWriter {
     }
 }
 
-/// One record read back (borrowing the bucket's bytes).
-#[derive(Debug, Clone)]
-pub struct Record<'a> {
-    pub kind: RowKind,
-    pub line: u64,
-    pub key: &'a str,
-    pub fields: Vec<&'a str>,
-}
-
 /// Parses a whole bucket file's bytes. A malformed file (only possible if
 /// the temporary file was tampered with) is an error, never a panic.
-pub fn parse(buf: &[u8]) -> Result<Vec<Record<'_>>, String> {
-    let mut out = Vec::new();
-    let mut i = 0usize;
+pub fn parse(buf: &[u8]) -> Result<Vec<RowPrint>, String> {
     let bad = || "corrupt temporary bucket file".to_string();
-    let take = |i: &mut usize, n: usize| -> Result<&[u8], String> {
-        let end = i.checked_add(n).ok_or_else(bad)?;
-        let s = buf.get(*i..end).ok_or_else(bad)?;
-        *i = end;
-        Ok(s)
-    };
-    while i < buf.len() {
-        let kind = RowKind::from_byte(take(&mut i, 1)?[0]).ok_or_else(bad)?;
-        let mut line = [0u8; 8];
-        line.copy_from_slice(take(&mut i, 8)?);
-        let count = take(&mut i, 1)?[0] as usize;
-        let mut strings = Vec::with_capacity(count);
-        for _ in 0..count {
-            let mut len = [0u8; 4];
-            len.copy_from_slice(take(&mut i, 4)?);
-            let bytes = take(&mut i, u32::from_le_bytes(len) as usize)?;
-            strings.push(std::str::from_utf8(bytes).map_err(|_| bad())?);
-        }
-        let mut it = strings.into_iter();
-        let key = it.next().ok_or_else(bad)?;
-        out.push(Record {
-            kind,
-            line: u64::from_le_bytes(line),
-            key,
-            fields: it.collect(),
-        });
+    if buf.len() % PRINT_LEN != 0 {
+        return Err(bad());
     }
-    Ok(out)
+    buf.chunks_exact(PRINT_LEN)
+        .map(|c| RowPrint::decode(c).ok_or_else(bad))
+        .collect()
 }
 
 #[cfg(test)]
@@ -147,21 +148,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_round_trip_in_their_bucket() {
+    fn prints_round_trip_in_their_bucket() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = BucketWriter::create(dir.path(), "t", 4).unwrap();
-        w.push(RowKind::User, 2, "x:1", &["a@x.com", "", "é,\"q\""])
-            .unwrap();
-        w.push(RowKind::Membership, 7, "x:1", &["a@x.com"]).unwrap();
+        let a = RowPrint {
+            kind: RowKind::User,
+            key: (7u128 << 64) | 3,
+            row: u128::MAX - 1,
+            user_columns: 9,
+            offset: 1 << 40,
+            line: 2,
+        };
+        let b = RowPrint {
+            kind: RowKind::Membership,
+            line: 7,
+            ..a
+        };
+        w.push(&a).unwrap();
+        w.push(&b).unwrap();
         let paths = w.finish().unwrap();
-        let n = bucket_of("x:1", 4);
+        let n = bucket_of(a.key, 4);
+        assert_eq!(n, 3);
         let bytes = std::fs::read(&paths[n]).unwrap();
-        let recs = parse(&bytes).unwrap();
-        assert_eq!(recs.len(), 2);
-        assert_eq!(recs[0].kind, RowKind::User);
-        assert_eq!(recs[0].line, 2);
-        assert_eq!(recs[0].fields, ["a@x.com", "", "é,\"q\""]);
-        assert_eq!(recs[1].kind, RowKind::Membership);
+        assert_eq!(parse(&bytes).unwrap(), [a, b]);
         assert!(parse(&bytes[..bytes.len() - 1]).is_err());
+        let mut bad = bytes.clone();
+        bad[0] = 9;
+        assert!(parse(&bad).is_err());
     }
 }

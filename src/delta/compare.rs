@@ -1,8 +1,10 @@
-//! Comparing one bucket pair of `diff` in memory: the users, memberships
-//! and role assignments of both packages whose user key falls in the
-//! bucket. Writes the bucket's share of the delta files and of the report
-//! files (sorted by key, so the output does not depend on thread count) and
-//! returns its counts.
+//! Comparing one bucket pair of `diff`: the users, memberships and role
+//! assignments of both packages whose user key falls in the bucket. The
+//! fingerprints sort out the unchanged users ([`super::triage`]); the rows
+//! of the others are read again ([`super::rows`]) and compared field by
+//! field here. Writes the bucket's share of the delta files and of the
+//! report files (sorted by key, so the output does not depend on thread
+//! count) and returns its counts.
 //!
 //! - user: the first `users.csv` row of a key holds the user's fields; every
 //!   other row of the key must agree on them (else "duplicate key");
@@ -18,8 +20,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::buckets::{parse, Record, RowKind};
+use super::buckets::{parse, RowKind};
+use super::input::SideFiles;
 use super::report::DiffCounts;
+use super::rows::read_rows;
 use super::DiffError;
 use crate::import::row::{flatten_metadata, parse_role_slugs};
 use crate::package::csv_writer::push_record;
@@ -61,7 +65,16 @@ const VERIFIED: usize = 6;
 const EXTERNAL_ID: usize = 7;
 const METADATA: usize = 8;
 /// Columns describing the user (not the membership of the row).
-const USER_COLUMNS: usize = 9;
+pub const USER_COLUMNS: usize = 9;
+
+/// One row to compare: its kind, line, user key and canonical fields.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub kind: RowKind,
+    pub line: u64,
+    pub key: &'a str,
+    pub fields: Vec<&'a str>,
+}
 
 /// A membership as the package describes it.
 #[derive(Debug, Clone)]
@@ -292,26 +305,39 @@ fn read_bucket(path: &Path) -> Result<Vec<u8>, DiffError> {
     std::fs::read(path).map_err(|e| DiffError::Spill(format!("{}: {e}", path.display())))
 }
 
+/// The bucket files of one bucket pair and the package files behind them.
+pub struct BucketInputs<'a> {
+    pub old_bucket: &'a Path,
+    pub new_bucket: &'a Path,
+    pub old_files: &'a SideFiles,
+    pub new_files: &'a SideFiles,
+    pub users_paths: (&'a Path, &'a Path),
+}
+
 /// Compares bucket `bucket` of both packages; writes its part files into
 /// `parts_dir`.
 pub fn compare_bucket(
     bucket: usize,
-    old_path: &Path,
-    new_path: &Path,
-    users_paths: (&Path, &Path),
+    inputs: &BucketInputs<'_>,
     parts_dir: &Path,
 ) -> Result<BucketResult, DiffError> {
-    let old_bytes = read_bucket(old_path)?;
-    let new_bytes = read_bucket(new_path)?;
-    let old_records = parse(&old_bytes).map_err(DiffError::Spill)?;
-    let new_records = parse(&new_bytes).map_err(DiffError::Spill)?;
-    let old = index(&old_records, users_paths.0)?;
-    let new = index(&new_records, users_paths.1)?;
+    let old_prints = parse(&read_bucket(inputs.old_bucket)?).map_err(DiffError::Spill)?;
+    let new_prints = parse(&read_bucket(inputs.new_bucket)?).map_err(DiffError::Spill)?;
+    let mut triage = super::triage::triage(old_prints, new_prints);
+    let old_rows = read_rows(inputs.old_files, &mut triage.old)?;
+    let new_rows = read_rows(inputs.new_files, &mut triage.new)?;
+    drop(triage.old);
+    drop(triage.new);
+    let old_records: Vec<Record> = old_rows.iter().map(|r| r.record()).collect();
+    let new_records: Vec<Record> = new_rows.iter().map(|r| r.record()).collect();
+    let old = index(&old_records, inputs.users_paths.0)?;
+    let new = index(&new_records, inputs.users_paths.1)?;
     let mut parts = Parts::new(parts_dir, bucket);
     let mut result = BucketResult::default();
     let c = &mut result.counts;
-    c.old_users = old.users.len() as u64;
-    c.new_users = new.users.len() as u64;
+    c.old_users = old.users.len() as u64 + triage.unchanged_users;
+    c.new_users = new.users.len() as u64 + triage.unchanged_users;
+    c.users_unchanged = triage.unchanged_users;
 
     // Users, by key.
     let mut keys: Vec<&&str> = new.users.keys().collect();

@@ -1,7 +1,9 @@
 //! Reading one package for `diff`: its manifest (provider), the headers of
 //! the files compared, and the partition of `users.csv`,
 //! `organization_memberships.csv` and `user_role_assignments.csv` into the
-//! user-key buckets ([`super::buckets`]).
+//! user-key buckets ([`super::buckets`]) as fingerprints
+//! ([`super::fingerprint`]) with each row's byte offset, so the rows of the
+//! users that differ can be read again ([`super::rows`]).
 //!
 //! The user key is `x:<external_id>` when the row has one, else
 //! `e:<lower-cased email>` (a row with neither is an error: it cannot be
@@ -16,7 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use super::buckets::{BucketWriter, RowKind};
+use super::buckets::{BucketWriter, RowKind, RowPrint};
+use super::compare::USER_COLUMNS;
+use super::fingerprint::{key_print, RowHasher};
 use super::DiffError;
 use crate::package::schema::{self, PackageFile};
 
@@ -147,31 +151,78 @@ pub const TICK_ROWS: u64 = 1 << 16;
 /// Most canonical columns a compared file has (users.csv: 13).
 const MAX_COLUMNS: usize = 16;
 
-/// Counts bytes read, for the progress bar.
+/// Counts bytes read, for the progress bar, and tells whether the first
+/// line ends with CRLF.
 struct Counting<'a, R> {
     inner: R,
     read: &'a AtomicU64,
+    /// Whether the first line break is `\r\n` (unknown until seen).
+    crlf: Option<bool>,
+    last: u8,
 }
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
+        if let (None, Some(got)) = (self.crlf, buf.get(..n)) {
+            match memchr::memchr(b'\n', got) {
+                Some(i) => {
+                    let before = if i == 0 { self.last } else { got[i - 1] };
+                    self.crlf = Some(before == b'\r');
+                }
+                None => self.last = got.last().copied().unwrap_or(self.last),
+            }
+        }
         Ok(n)
     }
 }
 
+/// Where a row is in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowPos {
+    pub line: u64,
+    /// Byte offset of the row's first byte.
+    pub offset: u64,
+}
+
+/// A compared file of one package and where its canonical columns are.
+#[derive(Debug, Clone)]
+pub struct FileColumns {
+    pub path: PathBuf,
+    /// File column of each canonical column, in canonical order.
+    pub columns: Vec<usize>,
+}
+
+/// The compared files of one package (`None`: absent or empty).
+#[derive(Debug, Clone, Default)]
+pub struct SideFiles {
+    pub users: Option<FileColumns>,
+    pub memberships: Option<FileColumns>,
+    pub assignments: Option<FileColumns>,
+}
+
+impl SideFiles {
+    pub fn get(&self, kind: RowKind) -> Option<&FileColumns> {
+        match kind {
+            RowKind::User => self.users.as_ref(),
+            RowKind::Membership => self.memberships.as_ref(),
+            RowKind::Assignment => self.assignments.as_ref(),
+        }
+    }
+}
+
 /// Streams one CSV file's rows (canonical columns, in canonical order) to
-/// `visit(line, fields)`. A missing file has no rows.
+/// `visit(position, fields)`. A missing or empty file has no rows (`None`).
 fn stream_csv(
     path: &Path,
     file: &PackageFile,
     progress: &AtomicU64,
-    mut visit: impl FnMut(u64, &[&str]) -> Result<(), DiffError>,
-) -> Result<(), DiffError> {
+    mut visit: impl FnMut(RowPos, &[&str]) -> Result<(), DiffError>,
+) -> Result<Option<FileColumns>, DiffError> {
     let f = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(DiffError::Io {
                 path: path.to_path_buf(),
@@ -186,6 +237,8 @@ fn stream_csv(
         .from_reader(Counting {
             inner: f,
             read: progress,
+            crlf: None,
+            last: 0,
         });
     let csv_error = |e: csv::Error| DiffError::Csv {
         path: path.to_path_buf(),
@@ -196,9 +249,13 @@ fn stream_csv(
         Err(e) => return Err(csv_error(e)),
     };
     if header.is_empty() || (header.len() == 1 && header.get(0) == Some("")) {
-        return Ok(());
+        return Ok(None);
     }
     let cols = column_map(path, &header, file.header)?;
+    // The parser ends a record at the `\r` of `\r\n`, so the `\n` counts
+    // towards the next record's line: in a CRLF file its positions are one
+    // line short.
+    let crlf_lines = u64::from(reader.get_ref().crlf == Some(true));
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -206,29 +263,50 @@ fn stream_csv(
             Ok(true) => {}
             Err(e) => return Err(csv_error(e)),
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let pos = record
+            .position()
+            .map_or(RowPos { line: 0, offset: 0 }, |p| RowPos {
+                line: p.line() + crlf_lines,
+                offset: p.byte(),
+            });
         // On the stack: no allocation per row (every file compared has at
         // most MAX_COLUMNS canonical columns).
         let mut fields: [&str; MAX_COLUMNS] = [""; MAX_COLUMNS];
         for (slot, &c) in fields.iter_mut().zip(cols.iter()) {
             *slot = record.get(c).unwrap_or("");
         }
-        visit(line, &fields[..cols.len().min(MAX_COLUMNS)])?;
+        visit(pos, &fields[..cols.len().min(MAX_COLUMNS)])?;
     }
-    Ok(())
+    Ok(Some(FileColumns {
+        path: path.to_path_buf(),
+        columns: cols,
+    }))
+}
+
+/// The user key of a row of `kind` (canonical fields) into `key`; false
+/// when the row has none.
+pub fn row_key(key: &mut String, kind: RowKind, f: &[&str]) -> bool {
+    let at = |i: usize| f.get(i).copied().unwrap_or("");
+    match kind {
+        // users.csv: email 0, external_id 7.
+        RowKind::User => user_key_into(key, at(7), at(0)),
+        // organization_memberships.csv: email 0, external_id 1.
+        RowKind::Membership => user_key_into(key, at(1), at(0)),
+        // user_role_assignments.csv: email 0, user_id 1, external_id 2.
+        RowKind::Assignment => user_key_into(key, at(2), at(0)) || user_key_into(key, at(1), ""),
+    }
 }
 
 /// Partitions one package's user, membership and role-assignment rows into
-/// `out`. `progress` counts the bytes read.
+/// `out` as prints. `progress` counts the bytes read.
 pub fn partition(
     pkg: &PackageInput,
     out: &mut BucketWriter,
     progress: &AtomicU64,
     tick: &(dyn Fn() + Sync),
-) -> Result<PartitionStats, DiffError> {
+) -> Result<(PartitionStats, SideFiles), DiffError> {
     let mut stats = PartitionStats::default();
-    let spill_error = |source: io::Error| DiffError::Spill(source.to_string());
-
+    let mut files = SideFiles::default();
     let users = pkg.file(&schema::USERS);
     if !users.is_file() {
         return Err(DiffError::MissingUsers {
@@ -236,59 +314,61 @@ pub fn partition(
             path: users,
         });
     }
-    // users.csv: email 0, external_id 7.
     let mut key = String::with_capacity(64);
-    stream_csv(&users, &schema::USERS, progress, |line, f| {
-        if !user_key_into(&mut key, f[7], f[0]) {
-            return Err(DiffError::Row {
-                path: users.clone(),
-                line,
-                message: "neither external_id nor email: the user cannot be matched".to_string(),
-            });
-        }
-        if f[7].trim().is_empty() {
-            stats.rows_keyed_by_email += 1;
-        }
-        stats.user_rows += 1;
-        if stats.user_rows % TICK_ROWS == 0 {
-            tick();
-        }
-        out.push(RowKind::User, line, &key, f).map_err(spill_error)
-    })?;
-
-    // organization_memberships.csv: email 0, external_id 1.
-    let memberships = pkg.file(&schema::MEMBERSHIPS);
-    stream_csv(&memberships, &schema::MEMBERSHIPS, progress, |line, f| {
-        let key = user_key(f[1], f[0]).ok_or_else(|| DiffError::Row {
-            path: memberships.clone(),
-            line,
-            message: "neither external_id nor email".to_string(),
+    let mut hasher = RowHasher::default();
+    for (kind, file) in [
+        (RowKind::User, &schema::USERS),
+        (RowKind::Membership, &schema::MEMBERSHIPS),
+        (RowKind::Assignment, &schema::USER_ROLE_ASSIGNMENTS),
+    ] {
+        let path = pkg.file(file);
+        let columns = stream_csv(&path, file, progress, |pos, f| {
+            if !row_key(&mut key, kind, f) {
+                let message = match kind {
+                    RowKind::User => "neither external_id nor email: the user cannot be matched",
+                    RowKind::Membership => "neither external_id nor email",
+                    RowKind::Assignment => "neither external_id, email nor user_id",
+                };
+                return Err(DiffError::Row {
+                    path: path.clone(),
+                    line: pos.line,
+                    message: message.to_string(),
+                });
+            }
+            match kind {
+                RowKind::User => {
+                    if f.get(7).is_none_or(|x| x.trim().is_empty()) {
+                        stats.rows_keyed_by_email += 1;
+                    }
+                    stats.user_rows += 1;
+                    if stats.user_rows % TICK_ROWS == 0 {
+                        tick();
+                    }
+                }
+                RowKind::Membership => stats.membership_rows += 1,
+                RowKind::Assignment => stats.assignment_rows += 1,
+            }
+            let user_columns = match kind {
+                RowKind::User => hasher.user_columns_print(f, USER_COLUMNS),
+                _ => 0,
+            };
+            out.push(&RowPrint {
+                kind,
+                key: key_print(&key),
+                row: hasher.row_print(kind, f),
+                user_columns,
+                offset: pos.offset,
+                line: pos.line,
+            })
+            .map_err(|source| DiffError::Spill(source.to_string()))
         })?;
-        stats.membership_rows += 1;
-        out.push(RowKind::Membership, line, &key, f)
-            .map_err(spill_error)
-    })?;
-
-    // user_role_assignments.csv: email 0, user_id 1, external_id 2.
-    let assignments = pkg.file(&schema::USER_ROLE_ASSIGNMENTS);
-    stream_csv(
-        &assignments,
-        &schema::USER_ROLE_ASSIGNMENTS,
-        progress,
-        |line, f| {
-            let key = user_key(f[2], f[0])
-                .or_else(|| user_key(f[1], ""))
-                .ok_or_else(|| DiffError::Row {
-                    path: assignments.clone(),
-                    line,
-                    message: "neither external_id, email nor user_id".to_string(),
-                })?;
-            stats.assignment_rows += 1;
-            out.push(RowKind::Assignment, line, &key, f)
-                .map_err(spill_error)
-        },
-    )?;
-    Ok(stats)
+        match kind {
+            RowKind::User => files.users = columns,
+            RowKind::Membership => files.memberships = columns,
+            RowKind::Assignment => files.assignments = columns,
+        }
+    }
+    Ok((stats, files))
 }
 
 /// Every row of a small file (organizations, role definitions), canonical
@@ -296,8 +376,8 @@ pub fn partition(
 pub fn read_small(path: &Path, file: &PackageFile) -> Result<Vec<(u64, Vec<String>)>, DiffError> {
     let counter = AtomicU64::new(0);
     let mut rows = Vec::new();
-    stream_csv(path, file, &counter, |line, f| {
-        rows.push((line, f.iter().map(|s| s.to_string()).collect()));
+    stream_csv(path, file, &counter, |pos, f| {
+        rows.push((pos.line, f.iter().map(|s| s.to_string()).collect()));
         Ok(())
     })?;
     Ok(rows)
@@ -307,10 +387,10 @@ pub fn read_small(path: &Path, file: &PackageFile) -> Result<Vec<(u64, Vec<Strin
 pub fn for_each_row(
     path: &Path,
     file: &PackageFile,
-    visit: impl FnMut(u64, &[&str]) -> Result<(), DiffError>,
+    mut visit: impl FnMut(u64, &[&str]) -> Result<(), DiffError>,
 ) -> Result<(), DiffError> {
     let counter = AtomicU64::new(0);
-    stream_csv(path, file, &counter, visit)
+    stream_csv(path, file, &counter, |pos, f| visit(pos.line, f)).map(|_| ())
 }
 
 #[cfg(test)]

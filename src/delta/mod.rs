@@ -13,13 +13,16 @@
 //! memberships, roles and role assignments, and gone organizations are only
 //! listed in `DELTA/diff/*.csv` — never deleted.
 //!
-//! Memory stays flat: both packages' user, membership and role-assignment
-//! rows are partitioned by a stable hash of the user key into
+//! Memory stays flat: every user, membership and role-assignment row of both
+//! packages is reduced to a fixed-size fingerprint with its byte offset
+//! ([`fingerprint`]) and partitioned by its user key into at least
 //! [`DEFAULT_BUCKETS`] files ([`buckets`], [`input`]), the packages in
-//! parallel; then each bucket pair is compared alone in memory
-//! ([`compare`]), buckets in parallel with rayon, each writing its sorted
-//! share of the output; the shares are concatenated in bucket order, so the
-//! output is the same whatever the thread count. Organizations and role
+//! parallel; then each bucket pair is taken alone ([`compare`]), buckets in
+//! parallel with rayon: users whose rows have equal fingerprints on both
+//! sides are only counted ([`triage`]), the rows of the others are read
+//! again by offset ([`rows`]) and compared field by field, each bucket
+//! writing its sorted share of the output; the shares are concatenated in
+//! bucket order, so the output is the same whatever the thread count. Organizations and role
 //! definitions (small files) are compared in memory ([`organizations`]).
 //!
 //! The delta's manifest is written last (by the package writer, then
@@ -28,10 +31,13 @@
 
 pub mod buckets;
 pub mod compare;
+pub mod fingerprint;
 pub mod input;
 pub mod organizations;
 pub mod package;
 pub mod report;
+pub mod rows;
+pub mod triage;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -43,13 +49,16 @@ use rayon::prelude::*;
 pub use report::{DiffCounts, DiffReport, OrgCounts};
 
 use buckets::BucketWriter;
-use input::{open_package, partition, PackageInput, PartitionStats, Side};
+use input::{open_package, partition, PackageInput, PartitionStats, Side, SideFiles};
 
-/// Buckets per package (each holds about 1/32 of the users: ~31k users of
-/// a 1M-user package per bucket and side, tens of MB in memory while
-/// compared; more buckets cost file creations, which are slow on some
-/// filesystems).
+/// Buckets per package at least (more buckets cost file creations, which
+/// are slow on some filesystems).
 pub const DEFAULT_BUCKETS: usize = 32;
+
+/// Input bytes (both packages' `users.csv`) per bucket at most: when every
+/// user of a bucket differs, its rows are all read back into memory, so the
+/// bucket count grows with the input and memory does not.
+pub const BUCKET_INPUT_BYTES: u64 = 16 << 20;
 
 /// Why `diff` stopped. Every message is one line naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -139,13 +148,13 @@ pub fn run_diff(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         .prefix(".diff-work-")
         .tempdir_in(out)
         .map_err(|e| DiffError::Spill(e.to_string()))?;
-    let buckets = opts.buckets.clamp(1, 4096);
-
     // 1. Partition both packages, in parallel.
-    let total = [&old, &new]
+    let total: u64 = [&old, &new]
         .iter()
         .map(|p| file_len(&p.file(&crate::package::schema::USERS)))
         .sum();
+    let by_size = usize::try_from(total / BUCKET_INPUT_BYTES).unwrap_or(usize::MAX);
+    let buckets = opts.buckets.max(by_size).clamp(1, 4096);
     let progress = crate::progress::Progress::new("diff", total, opts.quiet);
     let read = AtomicU64::new(0);
     let ticks = AtomicU64::new(0);
@@ -153,19 +162,19 @@ pub fn run_diff(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         let rows = ticks.fetch_add(1, Ordering::Relaxed) * input::TICK_ROWS;
         progress.update(read.load(Ordering::Relaxed), rows);
     };
-    let run_partition =
-        |pkg: &PackageInput, prefix: &str| -> Result<(Vec<PathBuf>, PartitionStats), DiffError> {
-            let mut w = BucketWriter::create(work.path(), prefix, buckets)
-                .map_err(|e| DiffError::Spill(e.to_string()))?;
-            let stats = partition(pkg, &mut w, &read, &ticker)?;
-            let paths = w.finish().map_err(|e| DiffError::Spill(e.to_string()))?;
-            Ok((paths, stats))
-        };
+    type Partitioned = (Vec<PathBuf>, PartitionStats, SideFiles);
+    let run_partition = |pkg: &PackageInput, prefix: &str| -> Result<Partitioned, DiffError> {
+        let mut w = BucketWriter::create(work.path(), prefix, buckets)
+            .map_err(|e| DiffError::Spill(e.to_string()))?;
+        let (stats, files) = partition(pkg, &mut w, &read, &ticker)?;
+        let paths = w.finish().map_err(|e| DiffError::Spill(e.to_string()))?;
+        Ok((paths, stats, files))
+    };
     let (old_part, new_part) =
         rayon::join(|| run_partition(&old, "old"), || run_partition(&new, "new"));
     ticker();
-    let (old_paths, old_stats) = old_part?;
-    let (new_paths, new_stats) = new_part?;
+    let (old_paths, old_stats, old_files) = old_part?;
+    let (new_paths, new_stats, new_files) = new_part?;
     progress.finish();
     let mut warnings = Vec::new();
     for (side, stats) in [(Side::Old, old_stats), (Side::New, new_stats)] {
@@ -196,9 +205,13 @@ pub fn run_diff(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         .map(|b| {
             let r = compare::compare_bucket(
                 b,
-                &old_paths[b],
-                &new_paths[b],
-                (&users_paths.0, &users_paths.1),
+                &compare::BucketInputs {
+                    old_bucket: &old_paths[b],
+                    new_bucket: &new_paths[b],
+                    old_files: &old_files,
+                    new_files: &new_files,
+                    users_paths: (&users_paths.0, &users_paths.1),
+                },
                 &parts_dir,
             );
             // The bucket files are no longer needed.
