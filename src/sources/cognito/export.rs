@@ -430,8 +430,8 @@ fn encode_bucket(
     catalog: &GroupCatalog,
 ) -> Result<EncodedBucket, CognitoExportError> {
     let label = PathBuf::from(format!("{} bucket", pools[bucket.pool]));
+    // The records borrow the bucket's bytes.
     let records = sorted_records(&bucket.bytes, &label)?;
-    drop(bucket.bytes);
     let e = &opts.entities;
     let listed_users = e.has("users") || e.has("organizations") || e.has("memberships");
     let ctx = PoolContext {
@@ -452,7 +452,7 @@ fn encode_bucket(
     while i < records.len() {
         let key = &records[i].key;
         let mut j = i;
-        let mut user: Option<&CognitoUser> = None;
+        let mut user: Option<&CognitoUser<&str>> = None;
         slugs.clear();
         while j < records.len() && &records[j].key == key {
             let r = &records[j];

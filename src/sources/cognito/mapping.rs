@@ -63,10 +63,10 @@ impl SkipReason {
 
 /// §5.4 steps 1–2: no (or an empty) `email` attribute → `no_email`;
 /// `EXTERNAL_PROVIDER` → `federated_user` unless `include_external`.
-pub fn judge(user: &CognitoUser, include_external: bool) -> Option<SkipReason> {
+pub fn judge<S: AsRef<str>>(user: &CognitoUser<S>, include_external: bool) -> Option<SkipReason> {
     if user.attribute("email").unwrap_or("").is_empty() {
         Some(SkipReason::NoEmail)
-    } else if !include_external && user.user_status == "EXTERNAL_PROVIDER" {
+    } else if !include_external && user.user_status.as_ref() == "EXTERNAL_PROVIDER" {
         Some(SkipReason::FederatedUser)
     } else {
         None
@@ -76,7 +76,7 @@ pub fn judge(user: &CognitoUser, include_external: bool) -> Option<SkipReason> {
 /// `first_name` / `last_name` (§5.4): `given_name` / `family_name` when
 /// present (even empty), else the first whitespace token of the trimmed
 /// `name` / the remaining tokens joined by one space.
-pub fn names(user: &CognitoUser) -> (String, String) {
+pub fn names<S: AsRef<str>>(user: &CognitoUser<S>) -> (String, String) {
     let name = user.attribute("name").unwrap_or("");
     let mut tokens = name.split_whitespace();
     let first_token = tokens.next().unwrap_or("");
@@ -107,24 +107,24 @@ const OWN_KEYS: [&str; 7] = [
 /// straight into a buffer with serde_json's string escaping, byte for byte
 /// what serialising the same entries as a `serde_json::Map` (insertion
 /// order, the first value of a repeated key kept in its first place) gives.
-pub fn metadata_json(user: &CognitoUser, pool: &str) -> String {
+pub fn metadata_json<S: AsRef<str>>(user: &CognitoUser<S>, pool: &str) -> String {
     let mut mfa = String::new();
     for (i, (medium, attr)) in user.mfa_options.iter().enumerate() {
         if i > 0 {
             mfa.push(',');
         }
-        mfa.push_str(medium);
+        mfa.push_str(medium.as_ref());
         mfa.push(':');
-        mfa.push_str(attr);
+        mfa.push_str(attr.as_ref());
     }
     let enabled = if user.enabled { "true" } else { "false" };
     let values = [
-        user.username.as_str(),
+        user.username.as_ref(),
         pool,
-        user.user_status.as_str(),
+        user.user_status.as_ref(),
         enabled,
-        user.created_at.as_deref().unwrap_or(""),
-        user.updated_at.as_deref().unwrap_or(""),
+        user.created_at.as_ref().map_or("", AsRef::as_ref),
+        user.updated_at.as_ref().map_or("", AsRef::as_ref),
         mfa.as_str(),
     ];
     let mut out: Vec<u8> = Vec::with_capacity(256);
@@ -145,7 +145,10 @@ pub fn metadata_json(user: &CognitoUser, pool: &str) -> String {
     let mut custom: Vec<(&str, &str)> = user
         .attributes
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("custom:").map(|_| (k.as_str(), v.as_str())))
+        .filter_map(|(k, v)| {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            k.strip_prefix("custom:").map(|_| (k, v))
+        })
         .filter(|(_, v)| !v.is_empty())
         .collect();
     custom.sort();
@@ -206,10 +209,15 @@ pub struct EncodedRows {
 }
 
 /// Warning `membership_missing_org` (§5.4 step 6).
-fn membership_missing_org(out: &mut EncodedRows, ts: &str, user: &CognitoUser, pool: &str) {
+fn membership_missing_org<S: AsRef<str>>(
+    out: &mut EncodedRows,
+    ts: &str,
+    user: &CognitoUser<S>,
+    pool: &str,
+) {
     let message = format!(
         "User {} in pool {pool} has no matching organization row; membership skipped.",
-        user.username
+        user.username.as_ref()
     );
     push_jsonl(
         &mut out.users.warnings,
@@ -225,10 +233,10 @@ fn membership_missing_org(out: &mut EncodedRows, ts: &str, user: &CognitoUser, p
 }
 
 /// Warning `disabled_user_exported` (ours, §17.7): the user is exported.
-fn disabled_user(out: &mut EncodedRows, ts: &str, user: &CognitoUser, pool: &str) {
+fn disabled_user<S: AsRef<str>>(out: &mut EncodedRows, ts: &str, user: &CognitoUser<S>, pool: &str) {
     let message = format!(
         "Cognito user {} in pool {pool} is disabled; exported with metadata cognito_enabled=false. Block or remove the user in WorkOS after import if they must stay locked out.",
-        user.username
+        user.username.as_ref()
     );
     push_jsonl(
         &mut out.users.warnings,
@@ -246,10 +254,10 @@ fn disabled_user(out: &mut EncodedRows, ts: &str, user: &CognitoUser, pool: &str
 /// Encodes one user (§5.4) with its role slugs (distinct, in order):
 /// a skipped record, or the users.csv row and its upload row, the
 /// membership and its upload row, the role assignments, and warnings.
-pub fn encode_user(
+pub fn encode_user<S: AsRef<str>>(
     out: &mut EncodedRows,
     ctx: &PoolContext<'_>,
-    user: &CognitoUser,
+    user: &CognitoUser<S>,
     slugs: &[&str],
     ts: &str,
 ) {
@@ -258,7 +266,7 @@ pub fn encode_user(
         let mut pairs: Vec<(&str, &str)> = vec![
             ("timestamp", ts),
             ("user_pool_id", ctx.pool),
-            ("username", &user.username),
+            ("username", user.username.as_ref()),
         ];
         if reason == SkipReason::FederatedUser {
             pairs.push(("email", user.attribute("email").unwrap_or("")));
@@ -281,7 +289,7 @@ pub fn encode_user(
     if let Some(over) = cells.oversized() {
         let error = over.error();
         let mut pairs: Vec<(&str, &str)> = vec![("timestamp", ts), ("user_pool_id", ctx.pool)];
-        if let Some(username) = shown(&user.username) {
+        if let Some(username) = shown(user.username.as_ref()) {
             pairs.push(("username", username));
         }
         if let Some(email) = shown(email) {

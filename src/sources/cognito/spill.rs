@@ -48,16 +48,16 @@ pub enum RecordKind {
     Group = 1,
 }
 
-/// One record read back from a bucket.
+/// One record read back from a bucket; its text borrows the bucket's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpilledRecord {
-    pub key: String,
+pub struct SpilledRecord<'a> {
+    pub key: &'a str,
     pub kind: RecordKind,
     /// Index of the group in the pool's group list (0 for users).
     pub group: u32,
     /// The user, when the record carries one (group records carry one only
     /// when users are not listed).
-    pub user: Option<CognitoUser>,
+    pub user: Option<CognitoUser<&'a str>>,
 }
 
 /// The bucket of a key: a stable hash of it (FNV-1a), so users spread
@@ -119,11 +119,11 @@ impl<'a> Cursor<'a> {
         let b = self.bytes(4)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn str(&mut self) -> Option<String> {
+    fn str(&mut self) -> Option<&'a str> {
         let n = self.u32()? as usize;
-        String::from_utf8(self.bytes(n)?.to_vec()).ok()
+        std::str::from_utf8(self.bytes(n)?).ok()
     }
-    fn record(&mut self) -> Option<SpilledRecord> {
+    fn record(&mut self) -> Option<SpilledRecord<'a>> {
         let key = self.str()?;
         let kind = match self.u8()? {
             0 => RecordKind::User,
@@ -142,7 +142,7 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn user(&mut self) -> Option<CognitoUser> {
+    fn user(&mut self) -> Option<CognitoUser<&'a str>> {
         let username = self.str()?;
         let user_status = self.str()?;
         let enabled = self.u8()? == 1;
@@ -300,7 +300,10 @@ impl PoolSpill {
 }
 
 /// Parses a bucket's bytes and sorts them (see the module docs).
-pub fn sorted_records(data: &[u8], label: &Path) -> Result<Vec<SpilledRecord>, UserSpillError> {
+pub fn sorted_records<'a>(
+    data: &'a [u8],
+    label: &Path,
+) -> Result<Vec<SpilledRecord<'a>>, UserSpillError> {
     let mut c = Cursor { data, at: 0 };
     let mut out = Vec::new();
     while c.at < data.len() {
@@ -435,7 +438,7 @@ mod tests {
         let recs = sorted_records(&data, Path::new("t")).unwrap();
         let keys: Vec<(&str, RecordKind, u32)> = recs
             .iter()
-            .map(|r| (r.key.as_str(), r.kind, r.group))
+            .map(|r| (r.key, r.kind, r.group))
             .collect();
         assert_eq!(
             keys,
@@ -446,7 +449,10 @@ mod tests {
                 ("abc2", RecordKind::Group, 3)
             ]
         );
-        assert_eq!(recs[1].user.as_ref(), Some(&user("a")));
+        assert_eq!(
+            recs[1].user.as_ref().map(CognitoUser::to_owned_user),
+            Some(user("a"))
+        );
         assert!(spill
             .pool(1)
             .take_bucket(bucket_of("ab"))
