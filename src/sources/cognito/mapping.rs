@@ -233,7 +233,12 @@ fn membership_missing_org<S: AsRef<str>>(
 }
 
 /// Warning `disabled_user_exported` (ours, §17.7): the user is exported.
-fn disabled_user<S: AsRef<str>>(out: &mut EncodedRows, ts: &str, user: &CognitoUser<S>, pool: &str) {
+fn disabled_user<S: AsRef<str>>(
+    out: &mut EncodedRows,
+    ts: &str,
+    user: &CognitoUser<S>,
+    pool: &str,
+) {
     let message = format!(
         "Cognito user {} in pool {pool} is disabled; exported with metadata cognito_enabled=false. Block or remove the user in WorkOS after import if they must stay locked out.",
         user.username.as_ref()
@@ -531,7 +536,10 @@ mod tests {
             u.created_at = Some((*text).to_string());
             u.updated_at = None;
             u.enabled = i % 2 == 0;
-            u.mfa_options = vec![(text.to_string(), "phone_number".into()), ("SMS".into(), text.to_string())];
+            u.mfa_options = vec![
+                (text.to_string(), "phone_number".into()),
+                ("SMS".into(), text.to_string()),
+            ];
             cases.push(u);
         }
         let mut bare = user("", &[]);

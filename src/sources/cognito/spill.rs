@@ -193,7 +193,9 @@ impl SpillFile {
     /// Appends `bytes`; returns the offset they start at.
     fn append(&mut self, bytes: &[u8]) -> Result<u64, UserSpillError> {
         let at = self.len;
-        self.file.seek(SeekFrom::Start(at)).map_err(|e| self.io(e))?;
+        self.file
+            .seek(SeekFrom::Start(at))
+            .map_err(|e| self.io(e))?;
         self.file.write_all(bytes).map_err(|e| self.io(e))?;
         self.len += bytes.len() as u64;
         Ok(at)
@@ -201,7 +203,9 @@ impl SpillFile {
 
     /// Appends the `len` bytes at `at` to `out`.
     fn read_into(&mut self, at: u64, len: u32, out: &mut Vec<u8>) -> Result<(), UserSpillError> {
-        self.file.seek(SeekFrom::Start(at)).map_err(|e| self.io(e))?;
+        self.file
+            .seek(SeekFrom::Start(at))
+            .map_err(|e| self.io(e))?;
         let start = out.len();
         out.resize(start + len as usize, 0);
         self.file
@@ -238,7 +242,10 @@ impl PoolSpill {
         // most 64 KiB) plus one record (a page entry, well under 4 GiB).
         let len = u32::try_from(buf.len()).map_err(|_| {
             let f = lock_file(&self.file);
-            f.io(io::Error::new(io::ErrorKind::InvalidInput, "record too large"))
+            f.io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "record too large",
+            ))
         })?;
         let at = lock_file(&self.file).append(buf)?;
         buf.clear();
@@ -314,7 +321,7 @@ pub fn sorted_records<'a>(
     }
     out.sort_by(|a, b| {
         a.key
-            .cmp(&b.key)
+            .cmp(b.key)
             .then(a.kind.cmp(&b.kind))
             .then(a.group.cmp(&b.group))
             .then_with(|| format!("{:?}", a.user).cmp(&format!("{:?}", b.user)))
@@ -436,10 +443,8 @@ mod tests {
             data.extend(spill.pool(1).take_bucket(bucket_of("abc2")).unwrap());
         }
         let recs = sorted_records(&data, Path::new("t")).unwrap();
-        let keys: Vec<(&str, RecordKind, u32)> = recs
-            .iter()
-            .map(|r| (r.key, r.kind, r.group))
-            .collect();
+        let keys: Vec<(&str, RecordKind, u32)> =
+            recs.iter().map(|r| (r.key, r.kind, r.group)).collect();
         assert_eq!(
             keys,
             [
@@ -486,7 +491,11 @@ mod tests {
             let recs = sorted_records(&got, Path::new("t")).unwrap();
             assert!(recs.windows(2).all(|w| w[0].group < w[1].group));
             // Taken: the bucket is empty now.
-            assert!(spill.pool(p).take_bucket(bucket_of(key)).unwrap().is_empty());
+            assert!(spill
+                .pool(p)
+                .take_bucket(bucket_of(key))
+                .unwrap()
+                .is_empty());
         }
     }
 }
