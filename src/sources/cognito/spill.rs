@@ -10,7 +10,7 @@
 //! the package independent of listing order and of how a pool was
 //! partitioned. Memory is bounded by a few buckets (a pool / 4096 each:
 //! 2,500 users at 10M) plus the per-bucket write buffers (64 MiB for all
-//! pools together, at least 1 KiB per bucket) and the chunk index (12 bytes
+//! pools together, at least 1 KiB per bucket) and the chunk index (16 bytes
 //! per flushed buffer).
 //!
 //! A full buffer is appended as one chunk to the run's single spill file
