@@ -55,6 +55,8 @@ pub enum CognitoExportError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Sso(#[from] super::sso::CognitoSsoWriteError),
+    #[error("{0}")]
+    Fetch(String),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -64,6 +66,7 @@ impl From<FetchError> for CognitoExportError {
         match e {
             FetchError::Api(a) => Self::Api(a),
             FetchError::Spill(s) => Self::Spill(s),
+            FetchError::Task(t) => Self::Fetch(t),
         }
     }
 }
@@ -272,13 +275,13 @@ pub fn export_cognito(
         .enable_all()
         .build()
         .map_err(CognitoExportError::Runtime)?;
-    let spill = UserSpill::new(pools.len())?;
+    let spill = std::sync::Arc::new(UserSpill::new(pools.len())?);
     let progress = Progress::new("cognito", 0, opts.quiet);
-    let counters = FetchProgress::default();
+    let counters = std::sync::Arc::new(FetchProgress::default());
     let client = runtime.block_on(async {
         let client = CognitoClient::connect(&opts.client).await?;
         client.probe().await?;
-        Ok::<_, CognitoExportError>(client)
+        Ok::<_, CognitoExportError>(std::sync::Arc::new(client))
     })?;
     let fetched = runtime.block_on(async {
         let fetch = fetch_pools(&client, &spill, &pools, plan, &counters);
@@ -427,8 +430,8 @@ fn encode_bucket(
     catalog: &GroupCatalog,
 ) -> Result<EncodedBucket, CognitoExportError> {
     let label = PathBuf::from(format!("{} bucket", pools[bucket.pool]));
+    // The records borrow the bucket's bytes.
     let records = sorted_records(&bucket.bytes, &label)?;
-    drop(bucket.bytes);
     let e = &opts.entities;
     let listed_users = e.has("users") || e.has("organizations") || e.has("memberships");
     let ctx = PoolContext {
@@ -449,7 +452,7 @@ fn encode_bucket(
     while i < records.len() {
         let key = &records[i].key;
         let mut j = i;
-        let mut user: Option<&CognitoUser> = None;
+        let mut user: Option<&CognitoUser<&str>> = None;
         slugs.clear();
         while j < records.len() && &records[j].key == key {
             let r = &records[j];

@@ -11,6 +11,10 @@
 //! and one
 //! `ListUsersInGroup` chain per group. Pages within a chain follow the
 //! pagination token; all chains share the client's `UserList` budget.
+//! Every chain is its own task on the runtime's worker threads, so the
+//! decoding of one page (the SDK's deserialisation, the spill records)
+//! runs beside the requests of the other chains instead of on the one
+//! thread that drives the export.
 //!
 //! Requests per export: per pool 1 `DescribeUserPool` (users listed), plus
 //! ⌈users/60⌉ `ListUsers` (up to 16 more when split: one last page per
@@ -20,8 +24,10 @@
 //! run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use futures::future::try_join_all;
+use tokio::task::JoinSet;
 
 use super::client::{CognitoClient, CognitoError, UserPage};
 use super::spill::{RecordKind, UserSpill, UserSpillError};
@@ -40,6 +46,8 @@ pub enum FetchError {
     Api(#[from] CognitoError),
     #[error(transparent)]
     Spill(#[from] UserSpillError),
+    #[error("a listing task failed: {0}")]
+    Task(String),
 }
 
 /// What to fetch.
@@ -87,13 +95,13 @@ pub fn user_filters(estimated: u64, split_threshold: u64) -> Vec<Option<String>>
 /// One `ListUsers` chain into the spill, starting with `first` when the
 /// first page was already fetched; returns the users listed.
 async fn list_chain(
-    client: &CognitoClient,
-    spill: &UserSpill,
+    client: Arc<CognitoClient>,
+    spill: Arc<UserSpill>,
     index: usize,
-    pool: &str,
-    filter: Option<&str>,
+    pool: Arc<str>,
+    filter: Option<String>,
     first: Option<UserPage>,
-    progress: &FetchProgress,
+    progress: Arc<FetchProgress>,
 ) -> Result<u64, FetchError> {
     let mut token: Option<String> = None;
     let mut listed = 0u64;
@@ -103,7 +111,7 @@ async fn list_chain(
             Some(page) => page,
             None => {
                 client
-                    .list_users_page(pool, filter, token.as_deref())
+                    .list_users_page(&pool, filter.as_deref(), token.as_deref())
                     .await?
             }
         };
@@ -127,18 +135,18 @@ async fn list_chain(
 /// One `ListUsersInGroup` chain into the spill. The user itself is stored
 /// only when users are not listed (roles alone).
 async fn group_chain(
-    client: &CognitoClient,
-    spill: &UserSpill,
+    client: Arc<CognitoClient>,
+    spill: Arc<UserSpill>,
     index: usize,
-    pool: &str,
-    group: (u32, &str),
+    pool: Arc<str>,
+    group: (u32, String),
     keep_user: bool,
 ) -> Result<u64, FetchError> {
     let mut token: Option<String> = None;
     let mut listed = 0u64;
     loop {
         let (users, next) = client
-            .list_users_in_group_page(pool, group.1, token.as_deref())
+            .list_users_in_group_page(&pool, &group.1, token.as_deref())
             .await?;
         {
             let mut s = spill.pool(index);
@@ -172,14 +180,22 @@ async fn estimated_users(client: &CognitoClient, pool: &str) -> Result<u64, Cogn
     }
 }
 
+/// What a listing task returns.
+enum ChainResult {
+    /// `ListUsers` records of one chain.
+    Users(u64),
+    /// `ListUsersInGroup` records of one group.
+    Members(u64),
+}
+
 /// Fetches pool number `index` (see the module docs).
 async fn fetch_pool(
-    client: &CognitoClient,
-    spill: &UserSpill,
+    client: &Arc<CognitoClient>,
+    spill: &Arc<UserSpill>,
     index: usize,
     pool: &str,
     plan: FetchPlan,
-    progress: &FetchProgress,
+    progress: &Arc<FetchProgress>,
 ) -> Result<PoolFetch, FetchError> {
     let mut out = PoolFetch {
         pool: pool.to_string(),
@@ -211,27 +227,50 @@ async fn fetch_pool(
         }
     }
     out.chains = filters.len() as u32;
-    let users = try_join_all(filters.iter().enumerate().map(|(i, f)| {
+    // Dropping the set (on the first error) aborts the other chains.
+    let mut chains = JoinSet::new();
+    let shared: Arc<str> = Arc::from(pool);
+    for (i, filter) in filters.into_iter().enumerate() {
         let start = if i == 0 { first.take() } else { None };
-        list_chain(client, spill, index, pool, f.as_deref(), start, progress)
-    }));
-    let members =
-        try_join_all(out.groups.iter().enumerate().map(|(g, name)| {
-            group_chain(client, spill, index, pool, (g as u32, name), !plan.users)
-        }));
-    let (users, members) = futures::try_join!(users, members)?;
-    out.users_listed = users.iter().sum();
-    out.group_members_listed = members.iter().sum();
+        let chain = list_chain(
+            client.clone(),
+            spill.clone(),
+            index,
+            shared.clone(),
+            filter,
+            start,
+            progress.clone(),
+        );
+        chains.spawn(async move { chain.await.map(ChainResult::Users) });
+    }
+    for (g, name) in out.groups.iter().enumerate() {
+        let chain = group_chain(
+            client.clone(),
+            spill.clone(),
+            index,
+            shared.clone(),
+            (g as u32, name.clone()),
+            !plan.users,
+        );
+        chains.spawn(async move { chain.await.map(ChainResult::Members) });
+    }
+    while let Some(done) = chains.join_next().await {
+        match done.map_err(|e| FetchError::Task(e.to_string()))?? {
+            ChainResult::Users(n) => out.users_listed += n,
+            ChainResult::Members(n) => out.group_members_listed += n,
+        }
+    }
     Ok(out)
 }
 
-/// Fetches every pool concurrently; results in pool order.
+/// Fetches every pool concurrently; results in pool order. Must run inside
+/// a Tokio runtime (the chains are spawned on it).
 pub async fn fetch_pools(
-    client: &CognitoClient,
-    spill: &UserSpill,
+    client: &Arc<CognitoClient>,
+    spill: &Arc<UserSpill>,
     pools: &[String],
     plan: FetchPlan,
-    progress: &FetchProgress,
+    progress: &Arc<FetchProgress>,
 ) -> Result<Vec<PoolFetch>, FetchError> {
     try_join_all(
         pools

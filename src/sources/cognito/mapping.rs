@@ -13,11 +13,9 @@
 //! under its name without the prefix, sorted (a custom name equal to one
 //! of ours keeps its `custom:` prefix).
 
-use serde_json::{Map, Value};
-
 use super::{CognitoOrgRef, CognitoUser};
 use crate::package::csv_writer::{push_cell, push_field, push_record as push_csv};
-use crate::package::jsonl::push_record as push_jsonl;
+use crate::package::jsonl::{push_json_str, push_record as push_jsonl};
 use crate::package::limits::{check_metadata_json, row_warnings, shown, UserCells};
 use crate::package::upload::push_user_cells;
 use crate::package::writer::EncodedUsers;
@@ -65,10 +63,10 @@ impl SkipReason {
 
 /// §5.4 steps 1–2: no (or an empty) `email` attribute → `no_email`;
 /// `EXTERNAL_PROVIDER` → `federated_user` unless `include_external`.
-pub fn judge(user: &CognitoUser, include_external: bool) -> Option<SkipReason> {
+pub fn judge<S: AsRef<str>>(user: &CognitoUser<S>, include_external: bool) -> Option<SkipReason> {
     if user.attribute("email").unwrap_or("").is_empty() {
         Some(SkipReason::NoEmail)
-    } else if !include_external && user.user_status == "EXTERNAL_PROVIDER" {
+    } else if !include_external && user.user_status.as_ref() == "EXTERNAL_PROVIDER" {
         Some(SkipReason::FederatedUser)
     } else {
         None
@@ -78,7 +76,7 @@ pub fn judge(user: &CognitoUser, include_external: bool) -> Option<SkipReason> {
 /// `first_name` / `last_name` (§5.4): `given_name` / `family_name` when
 /// present (even empty), else the first whitespace token of the trimmed
 /// `name` / the remaining tokens joined by one space.
-pub fn names(user: &CognitoUser) -> (String, String) {
+pub fn names<S: AsRef<str>>(user: &CognitoUser<S>) -> (String, String) {
     let name = user.attribute("name").unwrap_or("");
     let mut tokens = name.split_whitespace();
     let first_token = tokens.next().unwrap_or("");
@@ -105,48 +103,76 @@ const OWN_KEYS: [&str; 7] = [
     "cognito_mfa_options",
 ];
 
-/// The metadata JSON of an exported user (see the module docs).
-pub fn metadata_json(user: &CognitoUser, pool: &str) -> String {
-    let mfa = user
-        .mfa_options
-        .iter()
-        .map(|(medium, attr)| format!("{medium}:{attr}"))
-        .collect::<Vec<_>>()
-        .join(",");
+/// The metadata JSON of an exported user (see the module docs): written
+/// straight into a buffer with serde_json's string escaping, byte for byte
+/// what serialising the same entries as a `serde_json::Map` (insertion
+/// order, the first value of a repeated key kept in its first place) gives.
+pub fn metadata_json<S: AsRef<str>>(user: &CognitoUser<S>, pool: &str) -> String {
+    let mut mfa = String::new();
+    for (i, (medium, attr)) in user.mfa_options.iter().enumerate() {
+        if i > 0 {
+            mfa.push(',');
+        }
+        mfa.push_str(medium.as_ref());
+        mfa.push(':');
+        mfa.push_str(attr.as_ref());
+    }
     let enabled = if user.enabled { "true" } else { "false" };
     let values = [
-        user.username.as_str(),
+        user.username.as_ref(),
         pool,
-        user.user_status.as_str(),
+        user.user_status.as_ref(),
         enabled,
-        user.created_at.as_deref().unwrap_or(""),
-        user.updated_at.as_deref().unwrap_or(""),
+        user.created_at.as_ref().map_or("", AsRef::as_ref),
+        user.updated_at.as_ref().map_or("", AsRef::as_ref),
         mfa.as_str(),
     ];
-    let mut m = Map::new();
+    let mut out: Vec<u8> = Vec::with_capacity(256);
+    out.push(b'{');
+    fn entry(out: &mut Vec<u8>, k: &str, v: &str) {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        push_json_str(out, k);
+        out.push(b':');
+        push_json_str(out, v);
+    }
     for (k, v) in OWN_KEYS.iter().zip(values) {
         if !v.is_empty() {
-            m.insert((*k).to_string(), Value::String(v.to_string()));
+            entry(&mut out, k, v);
         }
     }
     let mut custom: Vec<(&str, &str)> = user
         .attributes
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("custom:").map(|_| (k.as_str(), v.as_str())))
+        .filter_map(|(k, v)| {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            k.strip_prefix("custom:").map(|_| (k, v))
+        })
         .filter(|(_, v)| !v.is_empty())
         .collect();
     custom.sort();
-    for (full, v) in custom {
+    let key_of = |full: &'_ str| -> usize {
+        // Byte offset of the key in `full`: the short name, or the whole
+        // name when it is empty or one of ours.
         let short = &full["custom:".len()..];
-        let key = if short.is_empty() || OWN_KEYS.contains(&short) {
-            full
+        if short.is_empty() || OWN_KEYS.contains(&short) {
+            0
         } else {
-            short
-        };
-        m.entry(key.to_string())
-            .or_insert_with(|| Value::String(v.to_string()));
+            "custom:".len()
+        }
+    };
+    // Own keys never start with `custom:` nor equal a short name that is
+    // kept, so only custom keys can repeat; the first one is kept.
+    for (i, (full, v)) in custom.iter().enumerate() {
+        let key = &full[key_of(full)..];
+        if !custom[..i].iter().any(|(f, _)| &f[key_of(f)..] == key) {
+            entry(&mut out, key, v);
+        }
     }
-    Value::Object(m).to_string()
+    out.push(b'}');
+    // Only `str`s and ASCII were written: always UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// What every user of one pool shares while being encoded.
@@ -183,10 +209,15 @@ pub struct EncodedRows {
 }
 
 /// Warning `membership_missing_org` (§5.4 step 6).
-fn membership_missing_org(out: &mut EncodedRows, ts: &str, user: &CognitoUser, pool: &str) {
+fn membership_missing_org<S: AsRef<str>>(
+    out: &mut EncodedRows,
+    ts: &str,
+    user: &CognitoUser<S>,
+    pool: &str,
+) {
     let message = format!(
         "User {} in pool {pool} has no matching organization row; membership skipped.",
-        user.username
+        user.username.as_ref()
     );
     push_jsonl(
         &mut out.users.warnings,
@@ -202,10 +233,15 @@ fn membership_missing_org(out: &mut EncodedRows, ts: &str, user: &CognitoUser, p
 }
 
 /// Warning `disabled_user_exported` (ours, §17.7): the user is exported.
-fn disabled_user(out: &mut EncodedRows, ts: &str, user: &CognitoUser, pool: &str) {
+fn disabled_user<S: AsRef<str>>(
+    out: &mut EncodedRows,
+    ts: &str,
+    user: &CognitoUser<S>,
+    pool: &str,
+) {
     let message = format!(
         "Cognito user {} in pool {pool} is disabled; exported with metadata cognito_enabled=false. Block or remove the user in WorkOS after import if they must stay locked out.",
-        user.username
+        user.username.as_ref()
     );
     push_jsonl(
         &mut out.users.warnings,
@@ -223,10 +259,10 @@ fn disabled_user(out: &mut EncodedRows, ts: &str, user: &CognitoUser, pool: &str
 /// Encodes one user (§5.4) with its role slugs (distinct, in order):
 /// a skipped record, or the users.csv row and its upload row, the
 /// membership and its upload row, the role assignments, and warnings.
-pub fn encode_user(
+pub fn encode_user<S: AsRef<str>>(
     out: &mut EncodedRows,
     ctx: &PoolContext<'_>,
-    user: &CognitoUser,
+    user: &CognitoUser<S>,
     slugs: &[&str],
     ts: &str,
 ) {
@@ -235,7 +271,7 @@ pub fn encode_user(
         let mut pairs: Vec<(&str, &str)> = vec![
             ("timestamp", ts),
             ("user_pool_id", ctx.pool),
-            ("username", &user.username),
+            ("username", user.username.as_ref()),
         ];
         if reason == SkipReason::FederatedUser {
             pairs.push(("email", user.attribute("email").unwrap_or("")));
@@ -258,7 +294,7 @@ pub fn encode_user(
     if let Some(over) = cells.oversized() {
         let error = over.error();
         let mut pairs: Vec<(&str, &str)> = vec![("timestamp", ts), ("user_pool_id", ctx.pool)];
-        if let Some(username) = shown(&user.username) {
+        if let Some(username) = shown(user.username.as_ref()) {
             pairs.push(("username", username));
         }
         if let Some(email) = shown(email) {
@@ -421,6 +457,100 @@ mod tests {
         assert_eq!(fed.external_id(), "u1");
         let u = user("CONFIRMED", &[("sub", "abc"), ("email", "a@x.com")]);
         assert_eq!(u.external_id(), "abc");
+    }
+
+    /// The former implementation (a `serde_json::Map`), the oracle of
+    /// [`metadata_json`].
+    fn metadata_via_map(user: &CognitoUser, pool: &str) -> String {
+        use serde_json::{Map, Value};
+        let mfa = user
+            .mfa_options
+            .iter()
+            .map(|(medium, attr)| format!("{medium}:{attr}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let enabled = if user.enabled { "true" } else { "false" };
+        let values = [
+            user.username.as_str(),
+            pool,
+            user.user_status.as_str(),
+            enabled,
+            user.created_at.as_deref().unwrap_or(""),
+            user.updated_at.as_deref().unwrap_or(""),
+            mfa.as_str(),
+        ];
+        let mut m = Map::new();
+        for (k, v) in OWN_KEYS.iter().zip(values) {
+            if !v.is_empty() {
+                m.insert((*k).to_string(), Value::String(v.to_string()));
+            }
+        }
+        let mut custom: Vec<(&str, &str)> = user
+            .attributes
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("custom:").map(|_| (k.as_str(), v.as_str())))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        custom.sort();
+        for (full, v) in custom {
+            let short = &full["custom:".len()..];
+            let key = if short.is_empty() || OWN_KEYS.contains(&short) {
+                full
+            } else {
+                short
+            };
+            m.entry(key.to_string())
+                .or_insert_with(|| Value::String(v.to_string()));
+        }
+        Value::Object(m).to_string()
+    }
+
+    #[test]
+    fn metadata_writer_matches_the_map_serialisation() {
+        let awkward = [
+            "plain",
+            "",
+            "quote \" and backslash \\",
+            "control \u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f}\u{7f}",
+            "unicode é ✓ 𝄞 \u{2028}\u{2029}",
+            "slash / and <script>",
+            "\u{feff}bom",
+        ];
+        let mut cases = Vec::new();
+        for (i, text) in awkward.iter().enumerate() {
+            let mut u = user(
+                text,
+                &[
+                    ("sub", text),
+                    ("email", "a@x"),
+                    ("custom:tier", text),
+                    ("custom:", "empty name"),
+                    ("custom:cognito_username", "clash"),
+                    ("custom:custom:cognito_username", "double"),
+                    ("custom:tier", "repeat"),
+                    ("custom:zeta", ""),
+                    ("custom:\u{e9}t\"e", text),
+                ],
+            );
+            u.username = format!("user{i}{text}");
+            u.created_at = Some((*text).to_string());
+            u.updated_at = None;
+            u.enabled = i % 2 == 0;
+            u.mfa_options = vec![
+                (text.to_string(), "phone_number".into()),
+                ("SMS".into(), text.to_string()),
+            ];
+            cases.push(u);
+        }
+        let mut bare = user("", &[]);
+        bare.mfa_options.clear();
+        bare.created_at = None;
+        cases.push(bare);
+        for u in &cases {
+            for pool in ["us-east-1_P", "", "pool \"q\""] {
+                assert_eq!(metadata_json(u, pool), metadata_via_map(u, pool), "{u:?}");
+            }
+        }
     }
 
     #[test]

@@ -24,29 +24,31 @@ pub mod sso;
 use std::collections::BTreeMap;
 
 /// One user as `ListUsers` / `ListUsersInGroup` return it (§5.2), flattened.
+/// `S` is the text type: owned while fetching, borrowed from a spill
+/// bucket's bytes while encoding (no allocation per value).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CognitoUser {
-    pub username: String,
+pub struct CognitoUser<S = String> {
+    pub username: S,
     /// `Attributes` in API order (`Name` → `Value`, a missing value is `""`).
-    pub attributes: Vec<(String, String)>,
+    pub attributes: Vec<(S, S)>,
     /// `UserStatus` verbatim (`CONFIRMED`, `EXTERNAL_PROVIDER`, …), `""` when absent.
-    pub user_status: String,
+    pub user_status: S,
     pub enabled: bool,
     /// `UserCreateDate` as ISO 8601 (RFC 3339, UTC).
-    pub created_at: Option<String>,
+    pub created_at: Option<S>,
     /// `UserLastModifiedDate` as ISO 8601 (RFC 3339, UTC).
-    pub updated_at: Option<String>,
+    pub updated_at: Option<S>,
     /// `MFAOptions` as `(DeliveryMedium, AttributeName)` pairs.
-    pub mfa_options: Vec<(String, String)>,
+    pub mfa_options: Vec<(S, S)>,
 }
 
-impl CognitoUser {
+impl<S: AsRef<str>> CognitoUser<S> {
     /// The value of attribute `name`, if present (possibly empty).
     pub fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// `external_id` of the package rows (§5.4): `sub`, else the username
@@ -54,7 +56,27 @@ impl CognitoUser {
     pub fn external_id(&self) -> &str {
         self.attribute("sub")
             .filter(|s| !s.is_empty())
-            .unwrap_or(&self.username)
+            .unwrap_or(self.username.as_ref())
+    }
+}
+
+impl CognitoUser<&str> {
+    /// An owned copy.
+    pub fn to_owned_user(&self) -> CognitoUser {
+        let pairs = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+                .collect()
+        };
+        CognitoUser {
+            username: self.username.to_string(),
+            attributes: pairs(&self.attributes),
+            user_status: self.user_status.to_string(),
+            enabled: self.enabled,
+            created_at: self.created_at.map(str::to_string),
+            updated_at: self.updated_at.map(str::to_string),
+            mfa_options: pairs(&self.mfa_options),
+        }
     }
 }
 

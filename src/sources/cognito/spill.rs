@@ -3,19 +3,25 @@
 //!
 //! Pages arrive from many concurrent listings (partitions of a pool, its
 //! groups, other pools) in an order that depends on timing. Every record is
-//! appended to one of [`BUCKETS`] bucket files of its pool, chosen by a
-//! stable hash of its key (the external id), so buckets stay small whatever
-//! the ids look like; buckets are written in bucket order, each sorted.
-//! Each bucket is later loaded alone and sorted by (key, kind, group, bytes),
-//! which puts a user next to its group memberships and makes the package
-//! independent of listing order and of how a pool was partitioned. Memory is
-//! bounded by a few buckets (a pool / 4096 each: 2,500 users at 10M) plus
-//! the per-bucket write buffers (64 MiB for all pools together, at least
-//! 1 KiB per bucket); files are opened only to append a full buffer.
+//! appended to one of [`BUCKETS`] buckets of its pool, chosen by a stable
+//! hash of its key (the external id), so buckets stay small whatever the ids
+//! look like. Each bucket is later loaded alone and sorted by (key, kind,
+//! group, bytes), which puts a user next to its group memberships and makes
+//! the package independent of listing order and of how a pool was
+//! partitioned. Memory is bounded by a few buckets (a pool / 4096 each:
+//! 2,500 users at 10M) plus the per-bucket write buffers (64 MiB for all
+//! pools together, at least 1 KiB per bucket) and the chunk index (16 bytes
+//! per flushed buffer).
+//!
+//! A full buffer is appended as one chunk to the run's single spill file
+//! (one descriptor for every pool; no file per bucket, so no inode is
+//! created or removed per bucket); the pool remembers where each of its
+//! buckets' chunks lies and reads them back in order.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::CognitoUser;
 
@@ -42,16 +48,16 @@ pub enum RecordKind {
     Group = 1,
 }
 
-/// One record read back from a bucket.
+/// One record read back from a bucket; its text borrows the bucket's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpilledRecord {
-    pub key: String,
+pub struct SpilledRecord<'a> {
+    pub key: &'a str,
     pub kind: RecordKind,
     /// Index of the group in the pool's group list (0 for users).
     pub group: u32,
     /// The user, when the record carries one (group records carry one only
     /// when users are not listed).
-    pub user: Option<CognitoUser>,
+    pub user: Option<CognitoUser<&'a str>>,
 }
 
 /// The bucket of a key: a stable hash of it (FNV-1a), so users spread
@@ -113,11 +119,11 @@ impl<'a> Cursor<'a> {
         let b = self.bytes(4)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn str(&mut self) -> Option<String> {
+    fn str(&mut self) -> Option<&'a str> {
         let n = self.u32()? as usize;
-        String::from_utf8(self.bytes(n)?.to_vec()).ok()
+        std::str::from_utf8(self.bytes(n)?).ok()
     }
-    fn record(&mut self) -> Option<SpilledRecord> {
+    fn record(&mut self) -> Option<SpilledRecord<'a>> {
         let key = self.str()?;
         let kind = match self.u8()? {
             0 => RecordKind::User,
@@ -136,7 +142,7 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn user(&mut self) -> Option<CognitoUser> {
+    fn user(&mut self) -> Option<CognitoUser<&'a str>> {
         let username = self.str()?;
         let user_status = self.str()?;
         let enabled = self.u8()? == 1;
@@ -169,32 +175,81 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The run's spill file: chunks are appended at its end.
+struct SpillFile {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+impl SpillFile {
+    fn io(&self, source: io::Error) -> UserSpillError {
+        UserSpillError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Appends `bytes`; returns the offset they start at.
+    fn append(&mut self, bytes: &[u8]) -> Result<u64, UserSpillError> {
+        let at = self.len;
+        self.file
+            .seek(SeekFrom::Start(at))
+            .map_err(|e| self.io(e))?;
+        self.file.write_all(bytes).map_err(|e| self.io(e))?;
+        self.len += bytes.len() as u64;
+        Ok(at)
+    }
+
+    /// Appends the `len` bytes at `at` to `out`.
+    fn read_into(&mut self, at: u64, len: u32, out: &mut Vec<u8>) -> Result<(), UserSpillError> {
+        self.file
+            .seek(SeekFrom::Start(at))
+            .map_err(|e| self.io(e))?;
+        let start = out.len();
+        out.resize(start + len as usize, 0);
+        self.file
+            .read_exact(&mut out[start..])
+            .map_err(|e| self.io(e))
+    }
+}
+
+/// Where a flushed buffer lies in the spill file.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    at: u64,
+    len: u32,
+}
+
 /// The buckets of one pool; see the module docs.
 pub struct PoolSpill {
-    dir: PathBuf,
+    file: Arc<Mutex<SpillFile>>,
     buffers: Vec<Vec<u8>>,
+    /// Per bucket, its flushed chunks in append order.
+    chunks: Vec<Vec<Chunk>>,
     flush_at: usize,
     records: u64,
 }
 
-impl PoolSpill {
-    fn path(&self, bucket: usize) -> PathBuf {
-        self.dir.join(format!("bucket-{bucket:03}.bin"))
-    }
+fn lock_file(file: &Mutex<SpillFile>) -> MutexGuard<'_, SpillFile> {
+    file.lock().unwrap_or_else(|e| e.into_inner())
+}
 
+impl PoolSpill {
     fn append(&mut self, bucket: usize) -> Result<(), UserSpillError> {
-        let path = self.path(bucket);
-        let io = |source| UserSpillError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io)?;
-        f.write_all(&self.buffers[bucket]).map_err(io)?;
-        self.buffers[bucket].clear();
+        let buf = &mut self.buffers[bucket];
+        // Chunks stay below 4 GiB: a buffer is flushed at `flush_at` (at
+        // most 64 KiB) plus one record (a page entry, well under 4 GiB).
+        let len = u32::try_from(buf.len()).map_err(|_| {
+            let f = lock_file(&self.file);
+            f.io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "record too large",
+            ))
+        })?;
+        let at = lock_file(&self.file).append(buf)?;
+        buf.clear();
+        self.chunks[bucket].push(Chunk { at, len });
         Ok(())
     }
 
@@ -230,33 +285,32 @@ impl PoolSpill {
         self.records
     }
 
-    /// The raw bytes of a bucket (file and buffer); the file is removed.
+    /// The raw bytes of a bucket (its chunks, then its buffer); the bucket
+    /// is emptied.
     pub fn take_bucket(&mut self, bucket: usize) -> Result<Vec<u8>, UserSpillError> {
-        let path = self.path(bucket);
-        let mut data = Vec::new();
-        match File::open(&path) {
-            Ok(mut f) => {
-                f.read_to_end(&mut data)
-                    .map_err(|source| UserSpillError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
-                std::fs::remove_file(&path).map_err(|source| UserSpillError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(UserSpillError::Io { path, source }),
+        let chunks = std::mem::take(&mut self.chunks[bucket]);
+        let mut buffer = std::mem::take(&mut self.buffers[bucket]);
+        if chunks.is_empty() {
+            return Ok(buffer);
         }
-        data.append(&mut self.buffers[bucket]);
-        self.buffers[bucket] = Vec::new();
+        let total: usize = chunks.iter().map(|c| c.len as usize).sum::<usize>() + buffer.len();
+        let mut data = Vec::with_capacity(total);
+        {
+            let mut f = lock_file(&self.file);
+            for c in &chunks {
+                f.read_into(c.at, c.len, &mut data)?;
+            }
+        }
+        data.append(&mut buffer);
         Ok(data)
     }
 }
 
 /// Parses a bucket's bytes and sorts them (see the module docs).
-pub fn sorted_records(data: &[u8], label: &Path) -> Result<Vec<SpilledRecord>, UserSpillError> {
+pub fn sorted_records<'a>(
+    data: &'a [u8],
+    label: &Path,
+) -> Result<Vec<SpilledRecord<'a>>, UserSpillError> {
     let mut c = Cursor { data, at: 0 };
     let mut out = Vec::new();
     while c.at < data.len() {
@@ -267,7 +321,7 @@ pub fn sorted_records(data: &[u8], label: &Path) -> Result<Vec<SpilledRecord>, U
     }
     out.sort_by(|a, b| {
         a.key
-            .cmp(&b.key)
+            .cmp(b.key)
             .then(a.kind.cmp(&b.kind))
             .then(a.group.cmp(&b.group))
             .then_with(|| format!("{:?}", a.user).cmp(&format!("{:?}", b.user)))
@@ -275,10 +329,10 @@ pub fn sorted_records(data: &[u8], label: &Path) -> Result<Vec<SpilledRecord>, U
     Ok(out)
 }
 
-/// The spills of every pool of a run, in one temporary directory.
+/// The spills of every pool of a run, in one temporary file.
 pub struct UserSpill {
     _dir: tempfile::TempDir,
-    pools: Vec<std::sync::Mutex<PoolSpill>>,
+    pools: Vec<Mutex<PoolSpill>>,
 }
 
 /// Bytes of write buffers for all pools together.
@@ -292,20 +346,28 @@ impl UserSpill {
             .tempdir()
             .map_err(UserSpillError::TempDir)?;
         let flush_at = (BUFFER_BUDGET / (pools.max(1) * BUCKETS)).clamp(1 << 10, 64 << 10);
-        let mut list = Vec::with_capacity(pools);
-        for p in 0..pools {
-            let sub = dir.path().join(format!("pool-{p:04}"));
-            std::fs::create_dir(&sub).map_err(|source| UserSpillError::Io {
-                path: sub.clone(),
+        let path = dir.path().join("records.bin");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|source| UserSpillError::Io {
+                path: path.clone(),
                 source,
             })?;
-            list.push(std::sync::Mutex::new(PoolSpill {
-                dir: sub,
-                buffers: (0..BUCKETS).map(|_| Vec::new()).collect(),
-                flush_at,
-                records: 0,
-            }));
-        }
+        let file = Arc::new(Mutex::new(SpillFile { path, file, len: 0 }));
+        let list = (0..pools)
+            .map(|_| {
+                Mutex::new(PoolSpill {
+                    file: file.clone(),
+                    buffers: (0..BUCKETS).map(|_| Vec::new()).collect(),
+                    chunks: (0..BUCKETS).map(|_| Vec::new()).collect(),
+                    flush_at,
+                    records: 0,
+                })
+            })
+            .collect();
         Ok(Self {
             _dir: dir,
             pools: list,
@@ -313,7 +375,7 @@ impl UserSpill {
     }
 
     /// The spill of pool number `pool`.
-    pub fn pool(&self, pool: usize) -> std::sync::MutexGuard<'_, PoolSpill> {
+    pub fn pool(&self, pool: usize) -> MutexGuard<'_, PoolSpill> {
         self.pools[pool].lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -381,10 +443,8 @@ mod tests {
             data.extend(spill.pool(1).take_bucket(bucket_of("abc2")).unwrap());
         }
         let recs = sorted_records(&data, Path::new("t")).unwrap();
-        let keys: Vec<(&str, RecordKind, u32)> = recs
-            .iter()
-            .map(|r| (r.key.as_str(), r.kind, r.group))
-            .collect();
+        let keys: Vec<(&str, RecordKind, u32)> =
+            recs.iter().map(|r| (r.key, r.kind, r.group)).collect();
         assert_eq!(
             keys,
             [
@@ -394,12 +454,48 @@ mod tests {
                 ("abc2", RecordKind::Group, 3)
             ]
         );
-        assert_eq!(recs[1].user.as_ref(), Some(&user("a")));
+        assert_eq!(
+            recs[1].user.as_ref().map(CognitoUser::to_owned_user),
+            Some(user("a"))
+        );
         assert!(spill
             .pool(1)
             .take_bucket(bucket_of("ab"))
             .unwrap()
             .is_empty());
         assert!(sorted_records(&data[..data.len() - 1], Path::new("t")).is_err());
+    }
+
+    #[test]
+    fn pools_sharing_the_file_read_back_their_own_chunks_in_order() {
+        let spill = UserSpill::new(2).unwrap();
+        spill.pool(0).flush_at = 1;
+        spill.pool(1).flush_at = 40;
+        let key = "same-key";
+        let mut expected: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+        for i in 0..50u32 {
+            let p = (i % 3 == 0) as usize;
+            spill.pool(p).push(key, RecordKind::Group, i, None).unwrap();
+            let mut one = Vec::new();
+            put_str(&mut one, key);
+            one.push(RecordKind::Group as u8);
+            one.extend_from_slice(&i.to_le_bytes());
+            one.push(0);
+            expected[p].extend(one);
+        }
+        assert!(!spill.pool(0).chunks[bucket_of(key)].is_empty());
+        assert!(!spill.pool(1).chunks[bucket_of(key)].is_empty());
+        for (p, want) in expected.iter().enumerate() {
+            let got = spill.pool(p).take_bucket(bucket_of(key)).unwrap();
+            assert_eq!(&got, want, "pool {p}");
+            let recs = sorted_records(&got, Path::new("t")).unwrap();
+            assert!(recs.windows(2).all(|w| w[0].group < w[1].group));
+            // Taken: the bucket is empty now.
+            assert!(spill
+                .pool(p)
+                .take_bucket(bucket_of(key))
+                .unwrap()
+                .is_empty());
+        }
     }
 }
