@@ -90,7 +90,32 @@ pub struct JoinCounts {
     pub blocked_withheld: u64,
 }
 
-/// Password records and user rows waiting to be joined by email.
+/// Password records waiting to be joined by email, spilled apart from the
+/// rows (so the password file can be read beside the CSV) with the same
+/// partitioning.
+pub struct PasswordRecords {
+    spill: KeyedSpill,
+    payload: Vec<u8>,
+}
+
+impl PasswordRecords {
+    pub fn new(partitions: usize) -> Result<Self, SpillError> {
+        Ok(Self {
+            spill: KeyedSpill::with_partitions("merge-passwords-records", partitions)?,
+            payload: Vec::new(),
+        })
+    }
+
+    /// A password record from line `line` (`key` = [`super::ndjson::email_key`]).
+    pub fn push(&mut self, line: u64, key: &str, hash: &str) -> Result<(), SpillError> {
+        self.payload.clear();
+        self.payload.push(PASSWORD);
+        self.payload.extend_from_slice(hash.as_bytes());
+        self.spill.push(key.as_bytes(), line, &self.payload)
+    }
+}
+
+/// User rows waiting to be joined with the password records by email.
 pub struct EmailJoin {
     spill: KeyedSpill,
     payload: Vec<u8>,
@@ -108,27 +133,34 @@ impl EmailJoin {
         })
     }
 
-    /// A password record from line `line` (`key` = [`super::ndjson::email_key`]).
-    pub fn push_password(&mut self, line: u64, key: &str, hash: &str) -> Result<(), SpillError> {
-        self.payload.clear();
-        self.payload.push(PASSWORD);
-        self.payload.extend_from_slice(hash.as_bytes());
-        self.spill.push(key.as_bytes(), line, &self.payload)
-    }
-
-    /// A user row; an empty `key` can never match.
-    pub fn push_row(&mut self, row: u64, key: &str, blocked: bool) -> Result<(), SpillError> {
+    /// A user row; an empty `key` can never match. `external_id` is handed
+    /// to the upload join with the row's hash (empty: none).
+    pub fn push_row(
+        &mut self,
+        row: u64,
+        key: &str,
+        blocked: bool,
+        external_id: &str,
+    ) -> Result<(), SpillError> {
         self.rows = self.rows.max(row);
         if key.is_empty() {
             self.not_found_without_email += 1;
             return Ok(());
         }
-        self.spill
-            .push(key.as_bytes(), row, &[if blocked { BLOCKED } else { USER }])
+        self.payload.clear();
+        self.payload.push(if blocked { BLOCKED } else { USER });
+        self.payload.extend_from_slice(external_id.as_bytes());
+        self.spill.push(key.as_bytes(), row, &self.payload)
     }
 
     /// Joins partition by partition; returns the row updates in row order.
-    pub fn resolve(self) -> Result<(OrderedSpill, JoinCounts), SpillError> {
+    /// Every hash added to a row with an external id is also handed to
+    /// `upload` (as the rewrite of `users.csv` did before).
+    pub fn resolve(
+        self,
+        passwords: PasswordRecords,
+        mut upload: Option<&mut UploadJoin>,
+    ) -> Result<(OrderedSpill, JoinCounts), SpillError> {
         let mut ordered = OrderedSpill::new("merge-passwords-rows", self.rows + 1)?;
         let mut counts = JoinCounts {
             not_found: self.not_found_without_email,
@@ -136,7 +168,7 @@ impl EmailJoin {
         };
         let mut failure: Option<SpillError> = None;
         let mut buf = Vec::new();
-        self.spill.for_each_group(|_key, entries| {
+        KeyedSpill::for_each_group_of(vec![passwords.spill, self.spill], |_key, entries| {
             if failure.is_some() {
                 return;
             }
@@ -177,8 +209,17 @@ impl EmailJoin {
                     counts.blocked_withheld += 1;
                     continue;
                 }
-                match update {
-                    RowUpdate::Add { .. } => counts.added += 1,
+                match &update {
+                    RowUpdate::Add { hash, .. } => {
+                        counts.added += 1;
+                        if let Some(upload) = upload.as_mut() {
+                            let external_id = String::from_utf8_lossy(&entry.payload[1..]);
+                            if let Err(e) = upload.push_hash(entry.seq, &external_id, hash) {
+                                failure = Some(e);
+                                return;
+                            }
+                        }
+                    }
                     RowUpdate::Unsupported(_) => counts.rejected_algorithm += 1,
                     RowUpdate::Invalid(_) => counts.invalid += 1,
                 }
@@ -227,6 +268,11 @@ impl UploadJoin {
         self.payload.extend_from_slice(hash.as_bytes());
         self.spill
             .push(external_id.as_bytes(), users_row, &self.payload)
+    }
+
+    /// Data rows of the upload file pushed so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// Upload row `row` of user `user_id`.
@@ -297,21 +343,33 @@ mod tests {
     const BCRYPT: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
 
     fn run(partitions: usize) -> (Vec<(u64, String)>, JoinCounts) {
-        let mut j = EmailJoin::new(partitions).unwrap();
-        j.push_password(1, "a@x.com", "5f4dcc3b5aa765d61d8327deb882cf99")
+        let mut p = PasswordRecords::new(partitions).unwrap();
+        p.push(1, "a@x.com", "5f4dcc3b5aa765d61d8327deb882cf99")
             .unwrap();
-        j.push_password(2, "b@x.com", "sha1:1:2").unwrap();
-        j.push_password(3, "a@x.com", BCRYPT).unwrap();
-        j.push_password(4, "c@x.com", "$2b$10$short").unwrap();
-        j.push_password(5, "d@x.com", BCRYPT).unwrap();
-        j.push_row(1, "a@x.com", false).unwrap();
-        j.push_row(2, "b@x.com", false).unwrap();
-        j.push_row(3, "", false).unwrap();
-        j.push_row(4, "a@x.com", false).unwrap();
-        j.push_row(5, "c@x.com", false).unwrap();
-        j.push_row(6, "d@x.com", true).unwrap();
-        j.push_row(7, "e@x.com", true).unwrap();
-        let (ordered, counts) = j.resolve().unwrap();
+        p.push(2, "b@x.com", "sha1:1:2").unwrap();
+        p.push(3, "a@x.com", BCRYPT).unwrap();
+        p.push(4, "c@x.com", "$2b$10$short").unwrap();
+        p.push(5, "d@x.com", BCRYPT).unwrap();
+        let mut j = EmailJoin::new(partitions).unwrap();
+        j.push_row(1, "a@x.com", false, "u1").unwrap();
+        j.push_row(2, "b@x.com", false, "").unwrap();
+        j.push_row(3, "", false, "").unwrap();
+        j.push_row(4, "a@x.com", false, "").unwrap();
+        j.push_row(5, "c@x.com", false, "").unwrap();
+        j.push_row(6, "d@x.com", true, "u6").unwrap();
+        j.push_row(7, "e@x.com", true, "").unwrap();
+        let mut upload = UploadJoin::new(partitions).unwrap();
+        upload.push_row(1, "u1").unwrap();
+        upload.push_row(2, "u6").unwrap();
+        let (ordered, counts) = j.resolve(p, Some(&mut upload)).unwrap();
+        let (upload_rows, updated) = upload.resolve().unwrap();
+        assert_eq!(updated, 1);
+        upload_rows
+            .for_each_in_order::<_, SpillError>(|row, p| {
+                assert_eq!((row, p), (1, BCRYPT.as_bytes()));
+                Ok(())
+            })
+            .unwrap();
         let mut got = Vec::new();
         ordered
             .for_each_in_order::<_, SpillError>(|row, p| {

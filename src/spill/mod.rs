@@ -23,6 +23,8 @@ pub enum SpillError {
     TempDir(io::Error),
     #[error("spill record too large ({0} bytes)")]
     RecordTooLarge(usize),
+    #[error("spills with different partition counts cannot be grouped together")]
+    PartitionMismatch,
 }
 
 /// One spilled record as seen by a group visitor.
@@ -107,17 +109,38 @@ impl KeyedSpill {
 
     /// Visits every distinct key once, with its entries sorted by `seq`.
     /// Keys are visited partition by partition (not in input order).
-    pub fn for_each_group<F>(mut self, mut visit: F) -> Result<(), SpillError>
+    pub fn for_each_group<F>(self, visit: F) -> Result<(), SpillError>
     where
         F: FnMut(&[u8], &[SpilledEntry<'_>]),
     {
+        Self::for_each_group_of(vec![self], visit)
+    }
+
+    /// [`KeyedSpill::for_each_group`] over the records of several spills
+    /// with the same partition count (filled apart, e.g. by two threads),
+    /// as if they had been pushed into one.
+    pub fn for_each_group_of<F>(mut spills: Vec<KeyedSpill>, mut visit: F) -> Result<(), SpillError>
+    where
+        F: FnMut(&[u8], &[SpilledEntry<'_>]),
+    {
+        let partitions = spills.first().map_or(0, |s| s.parts.len());
+        if spills.iter().any(|s| s.parts.len() != partitions) {
+            return Err(SpillError::PartitionMismatch);
+        }
         let mut data = Vec::new();
         let mut index: Vec<(usize, usize, usize, usize, u64)> = Vec::new();
-        for part in 0..self.parts.len() {
-            let Some(w) = self.parts[part].take() else {
+        for part in 0..partitions {
+            data.clear();
+            let mut any = false;
+            for spill in spills.iter_mut() {
+                if let Some(w) = spill.parts[part].take() {
+                    drain_partition(w, &Self::part_path(spill.dir.path(), part), &mut data)?;
+                    any = true;
+                }
+            }
+            if !any {
                 continue;
-            };
-            drain_partition(w, &Self::part_path(self.dir.path(), part), &mut data)?;
+            }
             // (key start, key end, payload start, payload end, seq)
             index.clear();
             let mut at = 0usize;
@@ -212,7 +235,7 @@ impl KeyedSpill {
     }
 }
 
-/// Flushes a partition writer, reads the whole partition into `data` and
+/// Flushes a partition writer, appends the whole partition to `data` and
 /// deletes the file.
 fn drain_partition(
     mut w: BufWriter<File>,
@@ -225,7 +248,6 @@ fn drain_partition(
     };
     w.flush().map_err(io_err)?;
     drop(w);
-    data.clear();
     BufReader::new(File::open(path).map_err(io_err)?)
         .read_to_end(data)
         .map_err(io_err)?;
@@ -399,6 +421,7 @@ impl OrderedSpill {
             let Some(w) = self.parts[part].take() else {
                 continue;
             };
+            data.clear();
             drain_partition(w, &KeyedSpill::part_path(self.dir.path(), part), &mut data)?;
             index.clear();
             let mut at = 0usize;
