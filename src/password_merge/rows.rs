@@ -153,10 +153,7 @@ fn open_general(path: &Path) -> Result<CsvBatchReader<File>, CsvReadError> {
 
 /// The fast reader positioned after the header line, when that line is
 /// plain (no quote, no CR) and holds `width` names; `None` otherwise.
-fn fast_start(
-    path: &Path,
-    width: usize,
-) -> io::Result<Option<RawRecords<BufReader<File>>>> {
+fn fast_start(path: &Path, width: usize) -> io::Result<Option<RawRecords<BufReader<File>>>> {
     let mut reader = BufReader::with_capacity(1 << 16, File::open(path)?);
     let mut line = Vec::new();
     (&mut reader)
@@ -229,7 +226,12 @@ mod tests {
     use super::*;
 
     /// Every row's values read by the cursor and by the general reader alone.
-    fn both(text: &[u8]) -> (Result<Vec<Vec<String>>, String>, Result<Vec<Vec<String>>, String>) {
+    fn both(
+        text: &[u8],
+    ) -> (
+        Result<Vec<Vec<String>>, String>,
+        Result<Vec<Vec<String>>, String>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
@@ -242,11 +244,15 @@ mod tests {
             }
             Ok(rows)
         };
-        let fast = RowCursor::open(&path).map_err(|e| e.to_string()).and_then(collect);
-        let general = RowCursor::open(&path).map_err(|e| e.to_string()).and_then(|mut c| {
-            c.switch_to_general().map_err(|e| e.to_string())?;
-            collect(c)
-        });
+        let fast = RowCursor::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(collect);
+        let general = RowCursor::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                c.switch_to_general().map_err(|e| e.to_string())?;
+                collect(c)
+            });
         (fast, general)
     }
 
@@ -269,7 +275,12 @@ mod tests {
         ];
         for text in cases {
             let (fast, general) = both(&text);
-            assert_eq!(fast, general, "{:?}", String::from_utf8_lossy(&text[..text.len().min(80)]));
+            assert_eq!(
+                fast,
+                general,
+                "{:?}",
+                String::from_utf8_lossy(&text[..text.len().min(80)])
+            );
         }
     }
 
