@@ -33,7 +33,7 @@ pub struct RowCursor {
 
 enum Backend {
     Fast(RawRecords<BufReader<File>>),
-    General(Batches),
+    General(Box<Batches>),
 }
 
 /// The general reader and its current batch.
@@ -52,7 +52,7 @@ impl RowCursor {
         let backend = match fast_start(path, header.len()) {
             Ok(Some(records)) => Backend::Fast(records),
             // The general reader already opened the file; any doubt → it.
-            Ok(None) | Err(_) => Backend::General(Batches::new(general)),
+            Ok(None) | Err(_) => Backend::General(Box::new(Batches::new(general))),
         };
         Ok(Self {
             path: path.to_path_buf(),
@@ -105,7 +105,7 @@ impl RowCursor {
                 });
             }
         }
-        self.backend = Backend::General(batches);
+        self.backend = Backend::General(Box::new(batches));
         Ok(())
     }
 
@@ -226,16 +226,13 @@ mod tests {
     use super::*;
 
     /// Every row's values read by the cursor and by the general reader alone.
-    fn both(
-        text: &[u8],
-    ) -> (
-        Result<Vec<Vec<String>>, String>,
-        Result<Vec<Vec<String>>, String>,
-    ) {
+    type Rows = Result<Vec<Vec<String>>, String>;
+
+    fn both(text: &[u8]) -> (Rows, Rows) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
-        let collect = |mut c: RowCursor| -> Result<Vec<Vec<String>>, String> {
+        let collect = |mut c: RowCursor| -> Rows {
             let width = c.header().len();
             let mut rows = Vec::new();
             while let Some(n) = c.advance().map_err(|e| e.to_string())? {
