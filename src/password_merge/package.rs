@@ -534,3 +534,160 @@ fn finish_staged(out: BufWriter<File>, path: &Path) -> Result<(), MergeError> {
     })?;
     file.sync_all().map_err(io_at(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BCRYPT: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+
+    /// Users as values in package column order, and their upload rows.
+    fn users() -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+        let mut users = Vec::new();
+        let mut upload = Vec::new();
+        for i in 0..40 {
+            let meta = match i % 4 {
+                0 => format!(r#"{{"auth0_user_id":"auth0|{i}","auth0_blocked":"true"}}"#),
+                1 => format!(r#"{{"note":"a, \"quoted\" value","n":{i}}}"#),
+                2 => String::new(),
+                _ => format!(r#"{{"plan":"pro","n":{i}}}"#),
+            };
+            let last = match i % 5 {
+                0 => format!("Last, {i}"),
+                1 => format!("Two\nlines {i}"),
+                2 => format!("Crème {i}"),
+                _ => format!("L{i}"),
+            };
+            let email = if i % 3 == 0 {
+                format!("U{i}@X.com")
+            } else {
+                format!("u{i}@x.com")
+            };
+            let id = if i == 7 {
+                String::new()
+            } else {
+                format!("auth0|{i}")
+            };
+            let row = [
+                email.as_str(),
+                "",
+                "",
+                "",
+                "First",
+                &last,
+                "true",
+                &id,
+                &meta,
+                "",
+                "org",
+                "Org, Inc",
+                "",
+            ];
+            users.push(row.iter().map(|s| s.to_string()).collect());
+            if i % 6 != 5 {
+                let up = [id.as_str(), &email, "true", "First", &last, ""];
+                upload.push(up.iter().map(|s| s.to_string()).collect());
+            }
+        }
+        (users, upload)
+    }
+
+    /// A CSV of `rows` under `header`: the package encoding, or every field
+    /// quoted, CRLF line ends and the columns reversed.
+    fn csv_text(header: &[&str], rows: &[Vec<String>], plain: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut put = |fields: Vec<&str>| {
+            if plain {
+                push_record(&mut out, &fields);
+            } else {
+                let quoted: Vec<String> = fields
+                    .iter()
+                    .rev()
+                    .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
+                    .collect();
+                out.extend_from_slice(quoted.join(",").as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        };
+        put(header.to_vec());
+        for r in rows {
+            put(r.iter().map(String::as_str).collect());
+        }
+        out
+    }
+
+    /// Merges into a package made of `users` / `upload` bytes; returns the
+    /// rewritten files and the warnings without their timestamps.
+    fn merge(users: &[u8], upload: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<String>, MergeReport) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fs::create_dir(dir.join("workos_upload")).unwrap();
+        fs::write(dir.join(USERS.path), users).unwrap();
+        fs::write(dir.join(UPLOAD_USERS.path), upload).unwrap();
+        fs::write(dir.join(WARNINGS.path), "").unwrap();
+        let mut pw = String::new();
+        for i in 0..40 {
+            let hash = match i % 7 {
+                5 => "5f4dcc3b5aa765d61d8327deb882cf99".to_string(),
+                6 => "$2b$10$short".to_string(),
+                _ => BCRYPT.to_string(),
+            };
+            if i % 8 != 3 {
+                pw.push_str(
+                    &serde_json::json!({"email": format!("U{i}@x.COM"), "passwordHash": hash})
+                        .to_string(),
+                );
+                pw.push('\n');
+            }
+        }
+        let pw_path = dir.join("pw.ndjson");
+        fs::write(&pw_path, pw).unwrap();
+        let options = MergeOptions {
+            partitions: Some(3),
+        };
+        let report = merge_package(dir, &pw_path, &options).unwrap();
+        let warnings = fs::read_to_string(dir.join(WARNINGS.path))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("timestamp");
+                v.to_string()
+            })
+            .collect();
+        (
+            fs::read(dir.join(USERS.path)).unwrap(),
+            fs::read(dir.join(UPLOAD_USERS.path)).unwrap(),
+            warnings,
+            report,
+        )
+    }
+
+    #[test]
+    fn copied_rows_equal_re_encoded_rows_on_every_reader_path() {
+        let (users, upload) = users();
+        let fast = merge(
+            &csv_text(USERS.header, &users, true),
+            &csv_text(UPLOAD_USERS.header, &upload, true),
+        );
+        let general = merge(
+            &csv_text(USERS.header, &users, false),
+            &csv_text(UPLOAD_USERS.header, &upload, false),
+        );
+        assert_eq!(fast.0, general.0);
+        assert_eq!(fast.1, general.1);
+        assert_eq!(fast.2, general.2);
+        assert_eq!(fast.3, general.3);
+        assert!(fast.3.passwords_added > 0 && fast.3.upload_rows_updated > 0);
+        assert!(fast.3.passwords_rejected_algorithm > 0 && fast.3.passwords_invalid > 0);
+        // A CRLF row halfway: the fast reader hands over to the general one.
+        let mut mixed = csv_text(USERS.header, &users, true);
+        let half = mixed.len() / 2;
+        let nl = half + mixed[half..].iter().position(|&b| b == b'\n').unwrap();
+        mixed.insert(nl, b'\r');
+        let mixed = merge(&mixed, &csv_text(UPLOAD_USERS.header, &upload, true));
+        assert_eq!(mixed.0, fast.0);
+        assert_eq!(mixed.1, fast.1);
+        assert_eq!(mixed.2, fast.2);
+    }
+}
