@@ -6,11 +6,13 @@
 //! partition is loaded alone and grouped by key; per key the password record
 //! with the highest line number wins ("last record wins"), and the verdict for
 //! every row of that key is pushed into an [`OrderedSpill`] by row number, so
-//! the second pass over the rows can apply them in file order. Memory is one
-//! partition plus one ordered bucket, whatever the input size.
+//! the second pass over the rows can apply them in file order. Two threads
+//! join partitions side by side, each into its own ordered spill (merged
+//! when read back). Memory is one partition per thread plus one ordered
+//! bucket, whatever the input size.
 
 use crate::hashes::HashType;
-use crate::spill::{KeyedSpill, OrderedSpill, SpillError};
+use crate::spill::{KeyedSpill, OrderedSpill, SpillError, SpilledEntry};
 
 use super::algorithm::{classify_hash, HashVerdict};
 
@@ -153,86 +155,173 @@ impl EmailJoin {
         self.spill.push(key.as_bytes(), row, &self.payload)
     }
 
-    /// Joins partition by partition; returns the row updates in row order.
-    /// Every hash added to a row with an external id is also handed to
-    /// `upload` (as the rewrite of `users.csv` did before).
+    /// Joins partition by partition (two threads); returns the row updates
+    /// in row order. Every hash added to a row with an external id is also
+    /// handed to `upload` (as the rewrite of `users.csv` did before).
     pub fn resolve(
         self,
         passwords: PasswordRecords,
-        mut upload: Option<&mut UploadJoin>,
+        upload: Option<&mut UploadJoin>,
     ) -> Result<(OrderedSpill, JoinCounts), SpillError> {
-        let mut ordered = OrderedSpill::new("merge-passwords-rows", self.rows + 1)?;
+        let max_seq = self.rows + 1;
+        let upload_partitions = upload.as_ref().map(|u| u.spill.partitions());
+        let states = (0..RESOLVE_THREADS)
+            .map(|_| ResolveState::new(max_seq, upload_partitions))
+            .collect::<Result<Vec<_>, _>>()?;
+        let states = KeyedSpill::par_for_each_group_of(
+            vec![passwords.spill, self.spill],
+            states,
+            ResolveState::visit,
+        )?;
         let mut counts = JoinCounts {
             not_found: self.not_found_without_email,
             ..JoinCounts::default()
         };
-        let mut failure: Option<SpillError> = None;
-        let mut buf = Vec::new();
-        KeyedSpill::for_each_group_of(vec![passwords.spill, self.spill], |_key, entries| {
-            if failure.is_some() {
-                return;
+        let mut ordered: Option<OrderedSpill> = None;
+        let mut upload = upload;
+        for state in states {
+            if let Some(e) = state.failure {
+                return Err(e);
             }
-            // Entries are sorted by seq: the last password record wins.
-            let hash = entries
-                .iter()
-                .rev()
-                .find(|e| e.payload.first() == Some(&PASSWORD))
-                .map(|e| &e.payload[1..]);
-            let rows = entries
-                .iter()
-                .filter(|e| matches!(e.payload.first(), Some(&USER) | Some(&BLOCKED)));
-            let Some(hash) = hash else {
-                counts.not_found += rows.count() as u64;
-                return;
-            };
-            counts.distinct_passwords += 1;
-            if rows.clone().next().is_none() {
-                return;
+            counts.add(&state.counts);
+            ordered = Some(match ordered {
+                None => state.ordered,
+                Some(o) => o.merge(state.ordered)?,
+            });
+            if let (Some(join), Some(hashes)) = (upload.as_mut(), state.upload) {
+                join.hashes.push(hashes.spill);
             }
-            let hash = String::from_utf8_lossy(hash);
-            let verdict = classify_hash(&hash);
-            let reason;
-            let update = match &verdict {
-                HashVerdict::Accepted(t) => RowUpdate::Add {
-                    hash_type: HashType::as_str(*t),
-                    hash: &hash,
-                },
-                HashVerdict::Unsupported(name) => RowUpdate::Unsupported(name),
-                HashVerdict::Invalid(e) => {
-                    reason = e.to_string();
-                    RowUpdate::Invalid(&reason)
-                }
-            };
-            update.encode(&mut buf);
-            for entry in rows {
-                if entry.payload.first() == Some(&BLOCKED) {
-                    counts.blocked_withheld += 1;
-                    continue;
-                }
-                match &update {
-                    RowUpdate::Add { hash, .. } => {
-                        counts.added += 1;
-                        if let Some(upload) = upload.as_mut() {
-                            let external_id = String::from_utf8_lossy(&entry.payload[1..]);
-                            if let Err(e) = upload.push_hash(entry.seq, &external_id, hash) {
-                                failure = Some(e);
-                                return;
-                            }
+        }
+        let ordered = match ordered {
+            Some(o) => o,
+            None => OrderedSpill::new("merge-passwords-rows", max_seq)?,
+        };
+        Ok((ordered, counts))
+    }
+}
+
+/// Threads joining partitions of the email join.
+const RESOLVE_THREADS: usize = 2;
+
+/// What one resolving thread has produced.
+struct ResolveState {
+    ordered: OrderedSpill,
+    counts: JoinCounts,
+    upload: Option<UploadHashes>,
+    failure: Option<SpillError>,
+    buf: Vec<u8>,
+}
+
+impl ResolveState {
+    fn new(max_seq: u64, upload_partitions: Option<usize>) -> Result<Self, SpillError> {
+        Ok(Self {
+            ordered: OrderedSpill::new("merge-passwords-rows", max_seq)?,
+            counts: JoinCounts::default(),
+            upload: upload_partitions.map(UploadHashes::new).transpose()?,
+            failure: None,
+            buf: Vec::new(),
+        })
+    }
+
+    /// One email: the last password record wins; every row gets its verdict.
+    fn visit(&mut self, _key: &[u8], entries: &[SpilledEntry<'_>]) {
+        if self.failure.is_some() {
+            return;
+        }
+        // Entries are sorted by seq: the last password record wins.
+        let hash = entries
+            .iter()
+            .rev()
+            .find(|e| e.payload.first() == Some(&PASSWORD))
+            .map(|e| &e.payload[1..]);
+        let rows = entries
+            .iter()
+            .filter(|e| matches!(e.payload.first(), Some(&USER) | Some(&BLOCKED)));
+        let Some(hash) = hash else {
+            self.counts.not_found += rows.count() as u64;
+            return;
+        };
+        self.counts.distinct_passwords += 1;
+        if rows.clone().next().is_none() {
+            return;
+        }
+        let hash = String::from_utf8_lossy(hash);
+        let verdict = classify_hash(&hash);
+        let reason;
+        let update = match &verdict {
+            HashVerdict::Accepted(t) => RowUpdate::Add {
+                hash_type: HashType::as_str(*t),
+                hash: &hash,
+            },
+            HashVerdict::Unsupported(name) => RowUpdate::Unsupported(name),
+            HashVerdict::Invalid(e) => {
+                reason = e.to_string();
+                RowUpdate::Invalid(&reason)
+            }
+        };
+        update.encode(&mut self.buf);
+        for entry in rows {
+            if entry.payload.first() == Some(&BLOCKED) {
+                self.counts.blocked_withheld += 1;
+                continue;
+            }
+            match &update {
+                RowUpdate::Add { hash, .. } => {
+                    self.counts.added += 1;
+                    if let Some(upload) = self.upload.as_mut() {
+                        let external_id = String::from_utf8_lossy(&entry.payload[1..]);
+                        if let Err(e) = upload.push(entry.seq, &external_id, hash) {
+                            self.failure = Some(e);
+                            return;
                         }
                     }
-                    RowUpdate::Unsupported(_) => counts.rejected_algorithm += 1,
-                    RowUpdate::Invalid(_) => counts.invalid += 1,
                 }
-                if let Err(e) = ordered.push(entry.seq, &buf) {
-                    failure = Some(e);
-                    return;
-                }
+                RowUpdate::Unsupported(_) => self.counts.rejected_algorithm += 1,
+                RowUpdate::Invalid(_) => self.counts.invalid += 1,
             }
-        })?;
-        match failure {
-            Some(e) => Err(e),
-            None => Ok((ordered, counts)),
+            if let Err(e) = self.ordered.push(entry.seq, &self.buf) {
+                self.failure = Some(e);
+                return;
+            }
         }
+    }
+}
+
+impl JoinCounts {
+    fn add(&mut self, o: &JoinCounts) {
+        self.distinct_passwords += o.distinct_passwords;
+        self.added += o.added;
+        self.not_found += o.not_found;
+        self.rejected_algorithm += o.rejected_algorithm;
+        self.invalid += o.invalid;
+        self.blocked_withheld += o.blocked_withheld;
+    }
+}
+
+/// Hashes given to `users.csv` rows, keyed by external id for the upload
+/// join (spilled apart by a resolving thread, same partitioning).
+struct UploadHashes {
+    spill: KeyedSpill,
+    payload: Vec<u8>,
+}
+
+impl UploadHashes {
+    fn new(partitions: usize) -> Result<Self, SpillError> {
+        Ok(Self {
+            spill: KeyedSpill::with_partitions("merge-passwords-upload-hashes", partitions)?,
+            payload: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, users_row: u64, external_id: &str, hash: &str) -> Result<(), SpillError> {
+        if external_id.is_empty() {
+            return Ok(());
+        }
+        self.payload.clear();
+        self.payload.push(PASSWORD);
+        self.payload.extend_from_slice(hash.as_bytes());
+        self.spill
+            .push(external_id.as_bytes(), users_row, &self.payload)
     }
 }
 
@@ -240,6 +329,8 @@ impl EmailJoin {
 /// with `workos_upload/users.csv` rows (by `user_id`).
 pub struct UploadJoin {
     spill: KeyedSpill,
+    /// Hashes spilled by the email join's threads.
+    hashes: Vec<KeyedSpill>,
     payload: Vec<u8>,
     rows: u64,
 }
@@ -248,6 +339,7 @@ impl UploadJoin {
     pub fn new(partitions: usize) -> Result<Self, SpillError> {
         Ok(Self {
             spill: KeyedSpill::with_partitions("merge-passwords-upload", partitions)?,
+            hashes: Vec::new(),
             payload: Vec::new(),
             rows: 0,
         })
@@ -289,7 +381,9 @@ impl UploadJoin {
         let mut ordered = OrderedSpill::new("merge-passwords-upload-rows", self.rows + 1)?;
         let mut updated = 0u64;
         let mut failure: Option<SpillError> = None;
-        self.spill.for_each_group(|_key, entries| {
+        let mut spills = vec![self.spill];
+        spills.extend(self.hashes);
+        KeyedSpill::for_each_group_of(spills, |_key, entries| {
             if failure.is_some() {
                 return;
             }
