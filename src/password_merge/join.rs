@@ -6,11 +6,13 @@
 //! partition is loaded alone and grouped by key; per key the password record
 //! with the highest line number wins ("last record wins"), and the verdict for
 //! every row of that key is pushed into an [`OrderedSpill`] by row number, so
-//! the second pass over the rows can apply them in file order. Memory is one
-//! partition plus one ordered bucket, whatever the input size.
+//! the second pass over the rows can apply them in file order. Two threads
+//! join partitions side by side, each into its own ordered spill (merged
+//! when read back). Memory is one partition per thread plus one ordered
+//! bucket, whatever the input size.
 
 use crate::hashes::HashType;
-use crate::spill::{KeyedSpill, OrderedSpill, SpillError};
+use crate::spill::{KeyedSpill, OrderedSpill, SpillError, SpilledEntry};
 
 use super::algorithm::{classify_hash, HashVerdict};
 
@@ -90,7 +92,32 @@ pub struct JoinCounts {
     pub blocked_withheld: u64,
 }
 
-/// Password records and user rows waiting to be joined by email.
+/// Password records waiting to be joined by email, spilled apart from the
+/// rows (so the password file can be read beside the CSV) with the same
+/// partitioning.
+pub struct PasswordRecords {
+    spill: KeyedSpill,
+    payload: Vec<u8>,
+}
+
+impl PasswordRecords {
+    pub fn new(partitions: usize) -> Result<Self, SpillError> {
+        Ok(Self {
+            spill: KeyedSpill::with_partitions("merge-passwords-records", partitions)?,
+            payload: Vec::new(),
+        })
+    }
+
+    /// A password record from line `line` (`key` = [`super::ndjson::email_key`]).
+    pub fn push(&mut self, line: u64, key: &str, hash: &str) -> Result<(), SpillError> {
+        self.payload.clear();
+        self.payload.push(PASSWORD);
+        self.payload.extend_from_slice(hash.as_bytes());
+        self.spill.push(key.as_bytes(), line, &self.payload)
+    }
+}
+
+/// User rows waiting to be joined with the password records by email.
 pub struct EmailJoin {
     spill: KeyedSpill,
     payload: Vec<u8>,
@@ -108,90 +135,193 @@ impl EmailJoin {
         })
     }
 
-    /// A password record from line `line` (`key` = [`super::ndjson::email_key`]).
-    pub fn push_password(&mut self, line: u64, key: &str, hash: &str) -> Result<(), SpillError> {
-        self.payload.clear();
-        self.payload.push(PASSWORD);
-        self.payload.extend_from_slice(hash.as_bytes());
-        self.spill.push(key.as_bytes(), line, &self.payload)
-    }
-
-    /// A user row; an empty `key` can never match.
-    pub fn push_row(&mut self, row: u64, key: &str, blocked: bool) -> Result<(), SpillError> {
+    /// A user row; an empty `key` can never match. `external_id` is handed
+    /// to the upload join with the row's hash (empty: none).
+    pub fn push_row(
+        &mut self,
+        row: u64,
+        key: &str,
+        blocked: bool,
+        external_id: &str,
+    ) -> Result<(), SpillError> {
         self.rows = self.rows.max(row);
         if key.is_empty() {
             self.not_found_without_email += 1;
             return Ok(());
         }
-        self.spill
-            .push(key.as_bytes(), row, &[if blocked { BLOCKED } else { USER }])
+        self.payload.clear();
+        self.payload.push(if blocked { BLOCKED } else { USER });
+        self.payload.extend_from_slice(external_id.as_bytes());
+        self.spill.push(key.as_bytes(), row, &self.payload)
     }
 
-    /// Joins partition by partition; returns the row updates in row order.
-    pub fn resolve(self) -> Result<(OrderedSpill, JoinCounts), SpillError> {
-        let mut ordered = OrderedSpill::new("merge-passwords-rows", self.rows + 1)?;
+    /// Joins partition by partition (two threads); returns the row updates
+    /// in row order. Every hash added to a row with an external id is also
+    /// handed to `upload` (as the rewrite of `users.csv` did before).
+    pub fn resolve(
+        self,
+        passwords: PasswordRecords,
+        upload: Option<&mut UploadJoin>,
+    ) -> Result<(OrderedSpill, JoinCounts), SpillError> {
+        let max_seq = self.rows + 1;
+        let upload_partitions = upload.as_ref().map(|u| u.spill.partitions());
+        let states = (0..RESOLVE_THREADS)
+            .map(|_| ResolveState::new(max_seq, upload_partitions))
+            .collect::<Result<Vec<_>, _>>()?;
+        let states = KeyedSpill::par_for_each_group_of(
+            vec![passwords.spill, self.spill],
+            states,
+            ResolveState::visit,
+        )?;
         let mut counts = JoinCounts {
             not_found: self.not_found_without_email,
             ..JoinCounts::default()
         };
-        let mut failure: Option<SpillError> = None;
-        let mut buf = Vec::new();
-        self.spill.for_each_group(|_key, entries| {
-            if failure.is_some() {
-                return;
+        let mut ordered: Option<OrderedSpill> = None;
+        let mut upload = upload;
+        for state in states {
+            if let Some(e) = state.failure {
+                return Err(e);
             }
-            // Entries are sorted by seq: the last password record wins.
-            let hash = entries
-                .iter()
-                .rev()
-                .find(|e| e.payload.first() == Some(&PASSWORD))
-                .map(|e| &e.payload[1..]);
-            let rows = entries
-                .iter()
-                .filter(|e| matches!(e.payload.first(), Some(&USER) | Some(&BLOCKED)));
-            let Some(hash) = hash else {
-                counts.not_found += rows.count() as u64;
-                return;
-            };
-            counts.distinct_passwords += 1;
-            if rows.clone().next().is_none() {
-                return;
+            counts.add(&state.counts);
+            ordered = Some(match ordered {
+                None => state.ordered,
+                Some(o) => o.merge(state.ordered)?,
+            });
+            if let (Some(join), Some(hashes)) = (upload.as_mut(), state.upload) {
+                join.hashes.push(hashes.spill);
             }
-            let hash = String::from_utf8_lossy(hash);
-            let verdict = classify_hash(&hash);
-            let reason;
-            let update = match &verdict {
-                HashVerdict::Accepted(t) => RowUpdate::Add {
-                    hash_type: HashType::as_str(*t),
-                    hash: &hash,
-                },
-                HashVerdict::Unsupported(name) => RowUpdate::Unsupported(name),
-                HashVerdict::Invalid(e) => {
-                    reason = e.to_string();
-                    RowUpdate::Invalid(&reason)
-                }
-            };
-            update.encode(&mut buf);
-            for entry in rows {
-                if entry.payload.first() == Some(&BLOCKED) {
-                    counts.blocked_withheld += 1;
-                    continue;
-                }
-                match update {
-                    RowUpdate::Add { .. } => counts.added += 1,
-                    RowUpdate::Unsupported(_) => counts.rejected_algorithm += 1,
-                    RowUpdate::Invalid(_) => counts.invalid += 1,
-                }
-                if let Err(e) = ordered.push(entry.seq, &buf) {
-                    failure = Some(e);
-                    return;
-                }
-            }
-        })?;
-        match failure {
-            Some(e) => Err(e),
-            None => Ok((ordered, counts)),
         }
+        let ordered = match ordered {
+            Some(o) => o,
+            None => OrderedSpill::new("merge-passwords-rows", max_seq)?,
+        };
+        Ok((ordered, counts))
+    }
+}
+
+/// Threads joining partitions of the email join.
+const RESOLVE_THREADS: usize = 2;
+
+/// What one resolving thread has produced.
+struct ResolveState {
+    ordered: OrderedSpill,
+    counts: JoinCounts,
+    upload: Option<UploadHashes>,
+    failure: Option<SpillError>,
+    buf: Vec<u8>,
+}
+
+impl ResolveState {
+    fn new(max_seq: u64, upload_partitions: Option<usize>) -> Result<Self, SpillError> {
+        Ok(Self {
+            ordered: OrderedSpill::new("merge-passwords-rows", max_seq)?,
+            counts: JoinCounts::default(),
+            upload: upload_partitions.map(UploadHashes::new).transpose()?,
+            failure: None,
+            buf: Vec::new(),
+        })
+    }
+
+    /// One email: the last password record wins; every row gets its verdict.
+    fn visit(&mut self, _key: &[u8], entries: &[SpilledEntry<'_>]) {
+        if self.failure.is_some() {
+            return;
+        }
+        // Entries are sorted by seq: the last password record wins.
+        let hash = entries
+            .iter()
+            .rev()
+            .find(|e| e.payload.first() == Some(&PASSWORD))
+            .map(|e| &e.payload[1..]);
+        let rows = entries
+            .iter()
+            .filter(|e| matches!(e.payload.first(), Some(&USER) | Some(&BLOCKED)));
+        let Some(hash) = hash else {
+            self.counts.not_found += rows.count() as u64;
+            return;
+        };
+        self.counts.distinct_passwords += 1;
+        if rows.clone().next().is_none() {
+            return;
+        }
+        let hash = String::from_utf8_lossy(hash);
+        let verdict = classify_hash(&hash);
+        let reason;
+        let update = match &verdict {
+            HashVerdict::Accepted(t) => RowUpdate::Add {
+                hash_type: HashType::as_str(*t),
+                hash: &hash,
+            },
+            HashVerdict::Unsupported(name) => RowUpdate::Unsupported(name),
+            HashVerdict::Invalid(e) => {
+                reason = e.to_string();
+                RowUpdate::Invalid(&reason)
+            }
+        };
+        update.encode(&mut self.buf);
+        for entry in rows {
+            if entry.payload.first() == Some(&BLOCKED) {
+                self.counts.blocked_withheld += 1;
+                continue;
+            }
+            match &update {
+                RowUpdate::Add { hash, .. } => {
+                    self.counts.added += 1;
+                    if let Some(upload) = self.upload.as_mut() {
+                        let external_id = String::from_utf8_lossy(&entry.payload[1..]);
+                        if let Err(e) = upload.push(entry.seq, &external_id, hash) {
+                            self.failure = Some(e);
+                            return;
+                        }
+                    }
+                }
+                RowUpdate::Unsupported(_) => self.counts.rejected_algorithm += 1,
+                RowUpdate::Invalid(_) => self.counts.invalid += 1,
+            }
+            if let Err(e) = self.ordered.push(entry.seq, &self.buf) {
+                self.failure = Some(e);
+                return;
+            }
+        }
+    }
+}
+
+impl JoinCounts {
+    fn add(&mut self, o: &JoinCounts) {
+        self.distinct_passwords += o.distinct_passwords;
+        self.added += o.added;
+        self.not_found += o.not_found;
+        self.rejected_algorithm += o.rejected_algorithm;
+        self.invalid += o.invalid;
+        self.blocked_withheld += o.blocked_withheld;
+    }
+}
+
+/// Hashes given to `users.csv` rows, keyed by external id for the upload
+/// join (spilled apart by a resolving thread, same partitioning).
+struct UploadHashes {
+    spill: KeyedSpill,
+    payload: Vec<u8>,
+}
+
+impl UploadHashes {
+    fn new(partitions: usize) -> Result<Self, SpillError> {
+        Ok(Self {
+            spill: KeyedSpill::with_partitions("merge-passwords-upload-hashes", partitions)?,
+            payload: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, users_row: u64, external_id: &str, hash: &str) -> Result<(), SpillError> {
+        if external_id.is_empty() {
+            return Ok(());
+        }
+        self.payload.clear();
+        self.payload.push(PASSWORD);
+        self.payload.extend_from_slice(hash.as_bytes());
+        self.spill
+            .push(external_id.as_bytes(), users_row, &self.payload)
     }
 }
 
@@ -199,6 +329,8 @@ impl EmailJoin {
 /// with `workos_upload/users.csv` rows (by `user_id`).
 pub struct UploadJoin {
     spill: KeyedSpill,
+    /// Hashes spilled by the email join's threads.
+    hashes: Vec<KeyedSpill>,
     payload: Vec<u8>,
     rows: u64,
 }
@@ -207,6 +339,7 @@ impl UploadJoin {
     pub fn new(partitions: usize) -> Result<Self, SpillError> {
         Ok(Self {
             spill: KeyedSpill::with_partitions("merge-passwords-upload", partitions)?,
+            hashes: Vec::new(),
             payload: Vec::new(),
             rows: 0,
         })
@@ -229,6 +362,11 @@ impl UploadJoin {
             .push(external_id.as_bytes(), users_row, &self.payload)
     }
 
+    /// Data rows of the upload file pushed so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
     /// Upload row `row` of user `user_id`.
     pub fn push_row(&mut self, row: u64, user_id: &str) -> Result<(), SpillError> {
         self.rows = self.rows.max(row);
@@ -243,7 +381,9 @@ impl UploadJoin {
         let mut ordered = OrderedSpill::new("merge-passwords-upload-rows", self.rows + 1)?;
         let mut updated = 0u64;
         let mut failure: Option<SpillError> = None;
-        self.spill.for_each_group(|_key, entries| {
+        let mut spills = vec![self.spill];
+        spills.extend(self.hashes);
+        KeyedSpill::for_each_group_of(spills, |_key, entries| {
             if failure.is_some() {
                 return;
             }
@@ -297,21 +437,33 @@ mod tests {
     const BCRYPT: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
 
     fn run(partitions: usize) -> (Vec<(u64, String)>, JoinCounts) {
-        let mut j = EmailJoin::new(partitions).unwrap();
-        j.push_password(1, "a@x.com", "5f4dcc3b5aa765d61d8327deb882cf99")
+        let mut p = PasswordRecords::new(partitions).unwrap();
+        p.push(1, "a@x.com", "5f4dcc3b5aa765d61d8327deb882cf99")
             .unwrap();
-        j.push_password(2, "b@x.com", "sha1:1:2").unwrap();
-        j.push_password(3, "a@x.com", BCRYPT).unwrap();
-        j.push_password(4, "c@x.com", "$2b$10$short").unwrap();
-        j.push_password(5, "d@x.com", BCRYPT).unwrap();
-        j.push_row(1, "a@x.com", false).unwrap();
-        j.push_row(2, "b@x.com", false).unwrap();
-        j.push_row(3, "", false).unwrap();
-        j.push_row(4, "a@x.com", false).unwrap();
-        j.push_row(5, "c@x.com", false).unwrap();
-        j.push_row(6, "d@x.com", true).unwrap();
-        j.push_row(7, "e@x.com", true).unwrap();
-        let (ordered, counts) = j.resolve().unwrap();
+        p.push(2, "b@x.com", "sha1:1:2").unwrap();
+        p.push(3, "a@x.com", BCRYPT).unwrap();
+        p.push(4, "c@x.com", "$2b$10$short").unwrap();
+        p.push(5, "d@x.com", BCRYPT).unwrap();
+        let mut j = EmailJoin::new(partitions).unwrap();
+        j.push_row(1, "a@x.com", false, "u1").unwrap();
+        j.push_row(2, "b@x.com", false, "").unwrap();
+        j.push_row(3, "", false, "").unwrap();
+        j.push_row(4, "a@x.com", false, "").unwrap();
+        j.push_row(5, "c@x.com", false, "").unwrap();
+        j.push_row(6, "d@x.com", true, "u6").unwrap();
+        j.push_row(7, "e@x.com", true, "").unwrap();
+        let mut upload = UploadJoin::new(partitions).unwrap();
+        upload.push_row(1, "u1").unwrap();
+        upload.push_row(2, "u6").unwrap();
+        let (ordered, counts) = j.resolve(p, Some(&mut upload)).unwrap();
+        let (upload_rows, updated) = upload.resolve().unwrap();
+        assert_eq!(updated, 1);
+        upload_rows
+            .for_each_in_order::<_, SpillError>(|row, p| {
+                assert_eq!((row, p), (1, BCRYPT.as_bytes()));
+                Ok(())
+            })
+            .unwrap();
         let mut got = Vec::new();
         ordered
             .for_each_in_order::<_, SpillError>(|row, p| {

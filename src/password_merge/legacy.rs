@@ -68,8 +68,10 @@ pub fn merge_csv(
         UserColumns {
             email,
             metadata: find("metadata"),
+            external_id: None,
         },
         options.partitions_for(input_bytes(&[passwords, input])),
+        || Ok(None),
     )?;
     let c = matched.counts;
     let report = MergeReport {
@@ -100,7 +102,9 @@ pub fn merge_csv(
             matched.rows,
             |row, payload| {
                 let mut fields: Vec<&str> = Vec::with_capacity(out_header.len());
-                fields.extend((0..width).map(|i| row.field(i)));
+                let values: Vec<std::borrow::Cow<'_, str>> =
+                    (0..width).map(|i| row.field(i)).collect();
+                fields.extend(values.iter().map(|v| v.as_ref()));
                 fields.resize(out_header.len(), "");
                 if let Some(RowUpdate::Add { hash_type, hash }) =
                     payload.and_then(RowUpdate::decode)

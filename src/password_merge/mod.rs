@@ -19,6 +19,7 @@ pub mod legacy;
 pub mod matching;
 pub mod ndjson;
 pub mod package;
+pub mod raw_rows;
 pub mod rows;
 
 use std::io;

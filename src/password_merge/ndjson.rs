@@ -59,6 +59,19 @@ pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// [`email_key`] written into `out` (no allocation for ASCII emails).
+pub fn email_key_into(email: &str, out: &mut String) {
+    let email = email.trim();
+    out.clear();
+    if email.is_ascii() {
+        // For ASCII text `to_lowercase` is exactly the ASCII mapping.
+        out.push_str(email);
+        out.make_ascii_lowercase();
+    } else {
+        out.push_str(&email.to_lowercase());
+    }
+}
+
 /// Reads `path` line by line and calls `sink(line, key, hash)` for every
 /// usable record, in file order.
 pub fn scan_password_file<E>(
@@ -72,6 +85,7 @@ where
     let mut scan = PasswordFileScan::default();
     let mut buf = Vec::with_capacity(4096);
     let mut line = 0u64;
+    let mut key = String::new();
     loop {
         buf.clear();
         let Some(complete) = read_line_bounded(&mut reader, &mut buf, MAX_LINE_BYTES)? else {
@@ -93,7 +107,8 @@ where
         match parse_record(bytes) {
             Some((email, hash)) => {
                 scan.records += 1;
-                sink(line, &email_key(&email), &hash)?;
+                email_key_into(&email, &mut key);
+                sink(line, &key, &hash)?;
             }
             None => scan.junk.add(line),
         }
@@ -181,6 +196,15 @@ mod tests {
         assert_eq!(s.records, 2);
         assert_eq!(s.junk.count, 5);
         assert_eq!(s.junk.first, [3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn email_key_into_matches_email_key() {
+        let mut key = String::from("stale");
+        for email in [" A@X.COM\t", "Ünïcødé@Exämple.COM", "İ@x.com", "", "ß@X"] {
+            email_key_into(email, &mut key);
+            assert_eq!(key, email_key(email), "{email}");
+        }
     }
 
     #[test]

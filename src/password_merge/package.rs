@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -30,7 +30,7 @@ use super::{
     CODE_INVALID_HASH, CODE_MISSING_HASH, CODE_UNPARSABLE_LINES, CODE_UNSUPPORTED_ALGORITHM,
     MERGE_WARNING_CODES,
 };
-use crate::package::csv_writer::push_record;
+use crate::package::csv_writer::{push_field, push_record};
 use crate::package::jsonl::{JsonlRecord, JsonlWriter};
 use crate::package::manifest::{iso_now, warning_messages, Manifest};
 use crate::package::schema::{MANIFEST, UPLOAD_USERS, USERS, WARNINGS};
@@ -77,15 +77,35 @@ pub fn merge_package(
     let partitions = options.partitions_for(input_bytes(&[passwords, &users_path, &upload_path]));
     let col = |name: &str| USERS.header.iter().position(|h| *h == name).unwrap_or(0);
     let (email, metadata, external_id) = (col("email"), col("metadata"), col("external_id"));
-    let (hash_col, type_col) = (col("password_hash"), col("password_hash_type"));
+    let upload_user_id = UPLOAD_USERS
+        .header
+        .iter()
+        .position(|h| *h == "user_id")
+        .unwrap_or(0);
+    let (upload_cursor, upload_cols) = match upload_cursor {
+        Some((c, cols)) => (Some(c), cols),
+        None => (None, Vec::new()),
+    };
     let matched = match_rows(
         passwords,
         &users_path,
         UserColumns {
             email: users_cols[email],
             metadata: Some(users_cols[metadata]),
+            external_id: Some(users_cols[external_id]),
         },
         partitions,
+        // The upload file's rows are spilled while the password file is read.
+        || match upload_cursor {
+            Some(mut cursor) => {
+                let mut join = UploadJoin::new(partitions)?;
+                while let Some(row) = cursor.advance()? {
+                    join.push_row(row, &cursor.field(upload_cols[upload_user_id]))?;
+                }
+                Ok(Some(join))
+            }
+            None => Ok(None),
+        },
     )?;
     report.total_rows = matched.rows;
     report.password_records = matched.scan.records;
@@ -109,78 +129,37 @@ pub fn merge_package(
         None
     };
 
-    // users.csv, second pass.
-    let users_staged = staged_path(dir, USERS.path);
-    let mut out = create_staged(&users_staged)?;
-    let mut line = Vec::with_capacity(1024);
-    push_record(&mut line, USERS.header);
-    out.write_all(&line).map_err(io_at(&users_staged))?;
-    let mut upload_join = match upload_cursor {
-        Some(_) => Some(UploadJoin::new(partitions)?),
-        None => None,
-    };
-    let mut cursor = users_cursor;
-    apply_in_order(
-        matched.updates,
-        &mut cursor,
-        &users_path,
-        matched.rows,
-        |row, payload| {
-            let mut fields: [&str; 13] = [""; 13];
-            for (i, f) in fields.iter_mut().enumerate() {
-                *f = row.field(users_cols[i]);
-            }
-            let update = payload.and_then(RowUpdate::decode);
-            let mut warning = None;
-            match &update {
-                Some(RowUpdate::Add { hash_type, hash }) => {
-                    fields[hash_col] = hash;
-                    fields[type_col] = hash_type;
-                    if let Some(j) = upload_join.as_mut() {
-                        j.push_hash(row.row(), fields[external_id], hash)?;
-                    }
-                }
-                Some(RowUpdate::Unsupported(name)) => {
-                    warning = Some(JsonlRecord::warning(
-                        CODE_UNSUPPORTED_ALGORITHM,
-                        &format!(
-                            "Skipped password hash for {} because algorithm \"{name}\" is not supported by WorkOS imports.",
-                            email_key(fields[email])
-                        ),
-                    ));
-                }
-                Some(RowUpdate::Invalid(reason)) => {
-                    warning = Some(JsonlRecord::warning(
-                        CODE_INVALID_HASH,
-                        &format!(
-                            "Skipped password hash for {}: {reason}.",
-                            email_key(fields[email])
-                        ),
-                    ));
-                }
-                None => {}
-            }
-            if let (Some(record), Some((w, path))) = (warning, warnings.as_mut()) {
-                let record = match fields[external_id] {
-                    "" => record,
-                    id => record.with("user_id", id),
-                };
-                w.write(&record).map_err(io_at(path))?;
-            }
-            line.clear();
-            push_record(&mut line, &fields);
-            out.write_all(&line).map_err(io_at(&users_staged))
-        },
-    )?;
-    finish_staged(out, &users_staged)?;
+    // Second passes, beside each other: users.csv here, the upload file's
+    // join and rewrite on a second thread.
+    let (users_done, upload_done) = std::thread::scope(|s| {
+        let upload = matched.upload.map(|join| {
+            let (path, cols) = (&upload_path, &upload_cols);
+            s.spawn(move || rewrite_upload(path, cols, join, dir))
+        });
+        let users_done = rewrite_users(
+            dir,
+            &users_path,
+            &users_cols,
+            matched.updates,
+            matched.rows,
+            warnings.as_mut(),
+        );
+        let upload_done = upload.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                Err(MergeError::Io {
+                    path: upload_path.clone(),
+                    source: std::io::Error::other("the upload file writer stopped unexpectedly"),
+                })
+            })
+        });
+        (users_done, upload_done)
+    });
+    users_done?;
     staged.push(USERS.path);
-
-    // workos_upload/users.csv: join the merged hashes by user id.
-    if let (Some((upload, cols)), Some(join)) = (upload_cursor, upload_join) {
-        report.upload_rows_updated = rewrite_upload(&upload_path, upload, &cols, join, dir)?;
+    if let Some(updated) = upload_done {
+        report.upload_rows_updated = updated?;
         staged.push(UPLOAD_USERS.path);
     }
-
     if let Some((mut w, path)) = warnings {
         for record in summary_warnings(&report) {
             w.write(&record).map_err(io_at(&path))?;
@@ -203,28 +182,108 @@ pub fn merge_package(
     Ok(report)
 }
 
-/// Spills the upload rows, joins them with the merged hashes and stages the
-/// rewritten file; returns the number of rows updated.
+/// The staged `users.csv`: every row in order, with its update applied
+/// and its warning (if any) written to `warnings`.
+fn rewrite_users(
+    dir: &Path,
+    users_path: &Path,
+    users_cols: &[usize],
+    updates: crate::spill::OrderedSpill,
+    rows: u64,
+    mut warnings: Option<&mut (JsonlWriter<BufWriter<File>>, PathBuf)>,
+) -> Result<(), MergeError> {
+    let col = |name: &str| USERS.header.iter().position(|h| *h == name).unwrap_or(0);
+    let (email, external_id) = (col("email"), col("external_id"));
+    let (hash_col, type_col) = (col("password_hash"), col("password_hash_type"));
+    // Rows read as written can be copied when the columns are in package order.
+    let in_order = users_cols.iter().enumerate().all(|(i, &c)| i == c);
+    let users_staged = staged_path(dir, USERS.path);
+    let mut out = create_staged(&users_staged)?;
+    let mut line = Vec::with_capacity(1024);
+    push_record(&mut line, USERS.header);
+    out.write_all(&line).map_err(io_at(&users_staged))?;
+    let mut cursor = RowCursor::open(users_path)?;
+    apply_in_order(updates, &mut cursor, users_path, rows, |row, payload| {
+        let update = payload.and_then(RowUpdate::decode);
+        let warning = match &update {
+            Some(RowUpdate::Unsupported(name)) => Some(JsonlRecord::warning(
+                CODE_UNSUPPORTED_ALGORITHM,
+                &format!(
+                    "Skipped password hash for {} because algorithm \"{name}\" is not supported by WorkOS imports.",
+                    email_key(&row.field(users_cols[email]))
+                ),
+            )),
+            Some(RowUpdate::Invalid(reason)) => Some(JsonlRecord::warning(
+                CODE_INVALID_HASH,
+                &format!(
+                    "Skipped password hash for {}: {reason}.",
+                    email_key(&row.field(users_cols[email]))
+                ),
+            )),
+            _ => None,
+        };
+        if let (Some(record), Some((w, path))) = (warning, warnings.as_mut()) {
+            let record = match row.field(users_cols[external_id]) {
+                id if id.is_empty() => record,
+                id => record.with("user_id", id.into_owned()),
+            };
+            w.write(&record).map_err(io_at(path))?;
+        }
+        let added = match &update {
+            Some(RowUpdate::Add { hash_type, hash }) => Some((*hash_type, *hash)),
+            _ => None,
+        };
+        line.clear();
+        match row.canonical_record().filter(|_| in_order) {
+            Some(record) => match added {
+                None => line.extend_from_slice(record.bytes),
+                Some((hash_type, hash)) => {
+                    for i in 0..USERS.header.len() {
+                        if i > 0 {
+                            line.push(b',');
+                        }
+                        if i == hash_col {
+                            push_field(&mut line, hash);
+                        } else if i == type_col {
+                            push_field(&mut line, hash_type);
+                        } else if let Some(cell) = record.cell(i) {
+                            line.extend_from_slice(&record.bytes[cell]);
+                        }
+                    }
+                }
+            },
+            None => {
+                let values: Vec<Cow<'_, str>> = users_cols.iter().map(|&c| row.field(c)).collect();
+                let mut fields: Vec<&str> = values.iter().map(|v| v.as_ref()).collect();
+                if let Some((hash_type, hash)) = added {
+                    fields[hash_col] = hash;
+                    fields[type_col] = hash_type;
+                }
+                push_record(&mut line, &fields);
+                line.pop();
+            }
+        }
+        line.push(b'\n');
+        out.write_all(&line).map_err(io_at(&users_staged))
+    })?;
+    finish_staged(out, &users_staged)
+}
+
+/// Joins the upload rows (spilled in the first pass) with the merged hashes
+/// and stages the rewritten file; returns the number of rows updated.
 fn rewrite_upload(
     path: &Path,
-    mut first: RowCursor,
     cols: &[usize],
-    mut join: UploadJoin,
+    join: UploadJoin,
     dir: &Path,
 ) -> Result<u64, MergeError> {
-    let col = |name: &str| {
-        UPLOAD_USERS
-            .header
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or(0)
-    };
-    let (user_id, hash_col) = (col("user_id"), col("password_hash"));
-    let mut rows = 0;
-    while let Some(row) = first.advance()? {
-        rows = row;
-        join.push_row(row, first.field(cols[user_id]))?;
-    }
+    let hash_col = UPLOAD_USERS
+        .header
+        .iter()
+        .position(|h| *h == "password_hash")
+        .unwrap_or(0);
+    let in_order = cols.iter().enumerate().all(|(i, &c)| i == c);
+    let rows = join.rows();
     let (updates, updated) = join.resolve()?;
     let staged = staged_path(dir, UPLOAD_USERS.path);
     let mut out = create_staged(&staged)?;
@@ -233,15 +292,35 @@ fn rewrite_upload(
     out.write_all(&line).map_err(io_at(&staged))?;
     let mut cursor = RowCursor::open(path)?;
     apply_in_order(updates, &mut cursor, path, rows, |row, payload| {
-        let mut fields: [&str; 6] = [""; 6];
-        for (i, f) in fields.iter_mut().enumerate() {
-            *f = row.field(cols[i]);
-        }
-        if let Some(hash) = payload.and_then(|p| std::str::from_utf8(p).ok()) {
-            fields[hash_col] = hash;
-        }
+        let hash = payload.and_then(|p| std::str::from_utf8(p).ok());
         line.clear();
-        push_record(&mut line, &fields);
+        match row.canonical_record().filter(|_| in_order) {
+            Some(record) => match hash {
+                None => line.extend_from_slice(record.bytes),
+                Some(hash) => {
+                    for i in 0..UPLOAD_USERS.header.len() {
+                        if i > 0 {
+                            line.push(b',');
+                        }
+                        if i == hash_col {
+                            push_field(&mut line, hash);
+                        } else if let Some(cell) = record.cell(i) {
+                            line.extend_from_slice(&record.bytes[cell]);
+                        }
+                    }
+                }
+            },
+            None => {
+                let values: Vec<Cow<'_, str>> = cols.iter().map(|&c| row.field(c)).collect();
+                let mut fields: Vec<&str> = values.iter().map(|v| v.as_ref()).collect();
+                if let Some(hash) = hash {
+                    fields[hash_col] = hash;
+                }
+                push_record(&mut line, &fields);
+                line.pop();
+            }
+        }
+        line.push(b'\n');
         out.write_all(&line).map_err(io_at(&staged))
     })?;
     finish_staged(out, &staged)?;
@@ -454,4 +533,161 @@ fn finish_staged(out: BufWriter<File>, path: &Path) -> Result<(), MergeError> {
         source: e.into_error(),
     })?;
     file.sync_all().map_err(io_at(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BCRYPT: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+
+    /// Users as values in package column order, and their upload rows.
+    fn users() -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+        let mut users = Vec::new();
+        let mut upload = Vec::new();
+        for i in 0..40 {
+            let meta = match i % 4 {
+                0 => format!(r#"{{"auth0_user_id":"auth0|{i}","auth0_blocked":"true"}}"#),
+                1 => format!(r#"{{"note":"a, \"quoted\" value","n":{i}}}"#),
+                2 => String::new(),
+                _ => format!(r#"{{"plan":"pro","n":{i}}}"#),
+            };
+            let last = match i % 5 {
+                0 => format!("Last, {i}"),
+                1 => format!("Two\nlines {i}"),
+                2 => format!("Crème {i}"),
+                _ => format!("L{i}"),
+            };
+            let email = if i % 3 == 0 {
+                format!("U{i}@X.com")
+            } else {
+                format!("u{i}@x.com")
+            };
+            let id = if i == 7 {
+                String::new()
+            } else {
+                format!("auth0|{i}")
+            };
+            let row = [
+                email.as_str(),
+                "",
+                "",
+                "",
+                "First",
+                &last,
+                "true",
+                &id,
+                &meta,
+                "",
+                "org",
+                "Org, Inc",
+                "",
+            ];
+            users.push(row.iter().map(|s| s.to_string()).collect());
+            if i % 6 != 5 {
+                let up = [id.as_str(), &email, "true", "First", &last, ""];
+                upload.push(up.iter().map(|s| s.to_string()).collect());
+            }
+        }
+        (users, upload)
+    }
+
+    /// A CSV of `rows` under `header`: the package encoding, or every field
+    /// quoted, CRLF line ends and the columns reversed.
+    fn csv_text(header: &[&str], rows: &[Vec<String>], plain: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut put = |fields: Vec<&str>| {
+            if plain {
+                push_record(&mut out, &fields);
+            } else {
+                let quoted: Vec<String> = fields
+                    .iter()
+                    .rev()
+                    .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
+                    .collect();
+                out.extend_from_slice(quoted.join(",").as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        };
+        put(header.to_vec());
+        for r in rows {
+            put(r.iter().map(String::as_str).collect());
+        }
+        out
+    }
+
+    /// Merges into a package made of `users` / `upload` bytes; returns the
+    /// rewritten files and the warnings without their timestamps.
+    fn merge(users: &[u8], upload: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<String>, MergeReport) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fs::create_dir(dir.join("workos_upload")).unwrap();
+        fs::write(dir.join(USERS.path), users).unwrap();
+        fs::write(dir.join(UPLOAD_USERS.path), upload).unwrap();
+        fs::write(dir.join(WARNINGS.path), "").unwrap();
+        let mut pw = String::new();
+        for i in 0..40 {
+            let hash = match i % 7 {
+                5 => "5f4dcc3b5aa765d61d8327deb882cf99".to_string(),
+                6 => "$2b$10$short".to_string(),
+                _ => BCRYPT.to_string(),
+            };
+            if i % 8 != 3 {
+                pw.push_str(
+                    &serde_json::json!({"email": format!("U{i}@x.COM"), "passwordHash": hash})
+                        .to_string(),
+                );
+                pw.push('\n');
+            }
+        }
+        let pw_path = dir.join("pw.ndjson");
+        fs::write(&pw_path, pw).unwrap();
+        let options = MergeOptions {
+            partitions: Some(3),
+        };
+        let report = merge_package(dir, &pw_path, &options).unwrap();
+        let warnings = fs::read_to_string(dir.join(WARNINGS.path))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("timestamp");
+                v.to_string()
+            })
+            .collect();
+        (
+            fs::read(dir.join(USERS.path)).unwrap(),
+            fs::read(dir.join(UPLOAD_USERS.path)).unwrap(),
+            warnings,
+            report,
+        )
+    }
+
+    #[test]
+    fn copied_rows_equal_re_encoded_rows_on_every_reader_path() {
+        let (users, upload) = users();
+        let fast = merge(
+            &csv_text(USERS.header, &users, true),
+            &csv_text(UPLOAD_USERS.header, &upload, true),
+        );
+        let general = merge(
+            &csv_text(USERS.header, &users, false),
+            &csv_text(UPLOAD_USERS.header, &upload, false),
+        );
+        assert_eq!(fast.0, general.0);
+        assert_eq!(fast.1, general.1);
+        assert_eq!(fast.2, general.2);
+        assert_eq!(fast.3, general.3);
+        assert!(fast.3.passwords_added > 0 && fast.3.upload_rows_updated > 0);
+        assert!(fast.3.passwords_rejected_algorithm > 0 && fast.3.passwords_invalid > 0);
+        // A CRLF row halfway: the fast reader hands over to the general one.
+        let mut mixed = csv_text(USERS.header, &users, true);
+        let half = mixed.len() / 2;
+        let nl = half + mixed[half..].iter().position(|&b| b == b'\n').unwrap();
+        mixed.insert(nl, b'\r');
+        let mixed = merge(&mixed, &csv_text(UPLOAD_USERS.header, &upload, true));
+        assert_eq!(mixed.0, fast.0);
+        assert_eq!(mixed.1, fast.1);
+        assert_eq!(mixed.2, fast.2);
+    }
 }

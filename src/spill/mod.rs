@@ -23,6 +23,8 @@ pub enum SpillError {
     TempDir(io::Error),
     #[error("spill record too large ({0} bytes)")]
     RecordTooLarge(usize),
+    #[error("spills with different partition counts cannot be grouped together")]
+    PartitionMismatch,
 }
 
 /// One spilled record as seen by a group visitor.
@@ -107,52 +109,166 @@ impl KeyedSpill {
 
     /// Visits every distinct key once, with its entries sorted by `seq`.
     /// Keys are visited partition by partition (not in input order).
-    pub fn for_each_group<F>(mut self, mut visit: F) -> Result<(), SpillError>
+    pub fn for_each_group<F>(self, visit: F) -> Result<(), SpillError>
     where
         F: FnMut(&[u8], &[SpilledEntry<'_>]),
     {
+        Self::for_each_group_of(vec![self], visit)
+    }
+
+    /// [`KeyedSpill::for_each_group`] over the records of several spills
+    /// with the same partition count (filled apart, e.g. by two threads),
+    /// as if they had been pushed into one.
+    pub fn for_each_group_of<F>(mut spills: Vec<KeyedSpill>, mut visit: F) -> Result<(), SpillError>
+    where
+        F: FnMut(&[u8], &[SpilledEntry<'_>]),
+    {
+        let partitions = spills.first().map_or(0, |s| s.parts.len());
+        if spills.iter().any(|s| s.parts.len() != partitions) {
+            return Err(SpillError::PartitionMismatch);
+        }
         let mut data = Vec::new();
-        let mut index: Vec<(usize, usize, usize, usize, u64)> = Vec::new();
-        for part in 0..self.parts.len() {
-            let Some(w) = self.parts[part].take() else {
+        let mut index = Vec::new();
+        for part in 0..partitions {
+            data.clear();
+            let mut any = false;
+            for spill in spills.iter_mut() {
+                if let Some(w) = spill.parts[part].take() {
+                    drain_partition(w, &Self::part_path(spill.dir.path(), part), &mut data)?;
+                    any = true;
+                }
+            }
+            if !any {
                 continue;
-            };
-            drain_partition(w, &Self::part_path(self.dir.path(), part), &mut data)?;
-            // (key start, key end, payload start, payload end, seq)
-            index.clear();
-            let mut at = 0usize;
-            while at + 16 <= data.len() {
-                let key_len = le_u32(&data[at..]) as usize;
-                let payload_len = le_u32(&data[at + 4..]) as usize;
-                let seq = le_u64(&data[at + 8..]);
-                let key_start = at + 16;
-                let payload_start = key_start + key_len;
-                let end = payload_start + payload_len;
-                if end > data.len() {
-                    break;
-                }
-                index.push((key_start, payload_start, payload_start, end, seq));
-                at = end;
             }
-            index.sort_unstable_by(|a, b| data[a.0..a.1].cmp(&data[b.0..b.1]).then(a.4.cmp(&b.4)));
-            let mut group: Vec<SpilledEntry<'_>> = Vec::new();
-            let mut i = 0;
-            while i < index.len() {
-                let key = &data[index[i].0..index[i].1];
-                let mut j = i;
-                group.clear();
-                while j < index.len() && &data[index[j].0..index[j].1] == key {
-                    group.push(SpilledEntry {
-                        seq: index[j].4,
-                        payload: &data[index[j].2..index[j].3],
-                    });
-                    j += 1;
-                }
-                visit(key, &group);
-                i = j;
-            }
+            visit_groups(&data, &mut index, &mut visit);
         }
         Ok(())
+    }
+}
+
+/// (key start, key end, payload start, payload end, seq) of one record.
+type IndexEntry = (usize, usize, usize, usize, u64);
+
+/// Sorts the records of one loaded partition by `(key, seq)` and visits
+/// each key's group.
+fn visit_groups<F>(data: &[u8], index: &mut Vec<IndexEntry>, visit: &mut F)
+where
+    F: FnMut(&[u8], &[SpilledEntry<'_>]),
+{
+    index.clear();
+    let mut at = 0usize;
+    while at + 16 <= data.len() {
+        let key_len = le_u32(&data[at..]) as usize;
+        let payload_len = le_u32(&data[at + 4..]) as usize;
+        let seq = le_u64(&data[at + 8..]);
+        let key_start = at + 16;
+        let payload_start = key_start + key_len;
+        let end = payload_start + payload_len;
+        if end > data.len() {
+            break;
+        }
+        index.push((key_start, payload_start, payload_start, end, seq));
+        at = end;
+    }
+    index.sort_unstable_by(|a, b| data[a.0..a.1].cmp(&data[b.0..b.1]).then(a.4.cmp(&b.4)));
+    let mut group: Vec<SpilledEntry<'_>> = Vec::new();
+    let mut i = 0;
+    while i < index.len() {
+        let key = &data[index[i].0..index[i].1];
+        let mut j = i;
+        group.clear();
+        while j < index.len() && &data[index[j].0..index[j].1] == key {
+            group.push(SpilledEntry {
+                seq: index[j].4,
+                payload: &data[index[j].2..index[j].3],
+            });
+            j += 1;
+        }
+        visit(key, &group);
+        i = j;
+    }
+}
+
+impl KeyedSpill {
+    /// Partition count.
+    pub fn partitions(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// [`KeyedSpill::for_each_group_of`] on one thread per element of
+    /// `states`: each thread takes whole partitions in turn and visits their
+    /// groups with its own state, so a visitor needs no locking; returns the
+    /// states. Which thread sees which key is not fixed; memory is one
+    /// partition per thread.
+    pub fn par_for_each_group_of<S, F>(
+        mut spills: Vec<KeyedSpill>,
+        states: Vec<S>,
+        visit: F,
+    ) -> Result<Vec<S>, SpillError>
+    where
+        S: Send,
+        F: Fn(&mut S, &[u8], &[SpilledEntry<'_>]) + Sync,
+    {
+        let partitions = spills.first().map_or(0, |s| s.parts.len());
+        if spills.iter().any(|s| s.parts.len() != partitions) {
+            return Err(SpillError::PartitionMismatch);
+        }
+        // Close every partition file; keep the paths of the ones written.
+        let mut files: Vec<Vec<PathBuf>> = vec![Vec::new(); partitions];
+        for spill in spills.iter_mut() {
+            for (part, slot) in spill.parts.iter_mut().enumerate() {
+                if let Some(mut w) = slot.take() {
+                    let path = Self::part_path(spill.dir.path(), part);
+                    w.flush().map_err(|source| SpillError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    files[part].push(path);
+                }
+            }
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (files, next, visit) = (&files, &next, &visit);
+        let results: Vec<Result<S, SpillError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = states
+                .into_iter()
+                .map(|mut state| {
+                    scope.spawn(move || {
+                        let mut data = Vec::new();
+                        let mut index = Vec::new();
+                        loop {
+                            let part = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(paths) = files.get(part) else {
+                                return Ok(state);
+                            };
+                            if paths.is_empty() {
+                                continue;
+                            }
+                            data.clear();
+                            for path in paths {
+                                read_partition(path, &mut data)?;
+                            }
+                            visit_groups(&data, &mut index, &mut |key, group| {
+                                visit(&mut state, key, group)
+                            });
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(SpillError::TempDir(io::Error::other(
+                            "a spill reader stopped unexpectedly",
+                        )))
+                    })
+                })
+                .collect()
+        });
+        // The spills' directories (and any file left) go with `spills`.
+        results.into_iter().collect()
     }
 }
 
@@ -212,7 +328,7 @@ impl KeyedSpill {
     }
 }
 
-/// Flushes a partition writer, reads the whole partition into `data` and
+/// Flushes a partition writer, appends the whole partition to `data` and
 /// deletes the file.
 fn drain_partition(
     mut w: BufWriter<File>,
@@ -225,7 +341,18 @@ fn drain_partition(
     };
     w.flush().map_err(io_err)?;
     drop(w);
-    data.clear();
+    BufReader::new(File::open(path).map_err(io_err)?)
+        .read_to_end(data)
+        .map_err(io_err)?;
+    std::fs::remove_file(path).map_err(io_err)
+}
+
+/// Appends a closed partition file to `data` and deletes it.
+fn read_partition(path: &Path, data: &mut Vec<u8>) -> Result<(), SpillError> {
+    let io_err = |source| SpillError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     BufReader::new(File::open(path).map_err(io_err)?)
         .read_to_end(data)
         .map_err(io_err)?;
@@ -333,6 +460,31 @@ mod tests {
     }
 
     #[test]
+    fn parallel_grouping_of_two_spills_sees_every_group_once() {
+        let mut a = KeyedSpill::with_partitions("par-a", 7).unwrap();
+        let mut b = KeyedSpill::with_partitions("par-b", 7).unwrap();
+        for i in 0..5_000u64 {
+            let key = format!("k{}", i % 500);
+            let spill = if i % 3 == 0 { &mut a } else { &mut b };
+            spill.push(key.as_bytes(), 5_000 - i, b"p").unwrap();
+        }
+        let states = KeyedSpill::par_for_each_group_of(vec![a, b], vec![(0, 0); 2], |s, _k, e| {
+            assert!(e.windows(2).all(|w| w[0].seq < w[1].seq));
+            s.0 += 1;
+            s.1 += e.len();
+        })
+        .unwrap();
+        let total = states.iter().fold((0, 0), |t, s| (t.0 + s.0, t.1 + s.1));
+        assert_eq!(total, (500, 5_000));
+        let odd = KeyedSpill::with_partitions("par-c", 3).unwrap();
+        let other = KeyedSpill::with_partitions("par-d", 4).unwrap();
+        assert!(matches!(
+            KeyedSpill::par_for_each_group_of(vec![odd, other], vec![()], |_, _, _| {}),
+            Err(SpillError::PartitionMismatch)
+        ));
+    }
+
+    #[test]
     fn empty_spill_visits_nothing() {
         let spill = KeyedSpill::new("empty").unwrap();
         let mut n = 0;
@@ -347,6 +499,8 @@ pub struct OrderedSpill {
     dir: tempfile::TempDir,
     parts: Vec<Option<BufWriter<File>>>,
     span: u64,
+    /// Spills merged into this one ([`OrderedSpill::merge`]).
+    others: Vec<OrderedSpill>,
 }
 
 impl OrderedSpill {
@@ -360,7 +514,18 @@ impl OrderedSpill {
             dir,
             parts: (0..PARTITIONS).map(|_| None).collect(),
             span: max_seq.div_ceil(PARTITIONS as u64).max(1),
+            others: Vec::new(),
         })
+    }
+
+    /// One spill holding the records of both (made with the same
+    /// `max_seq`), without copying them.
+    pub fn merge(mut self, other: OrderedSpill) -> Result<Self, SpillError> {
+        if other.span != self.span {
+            return Err(SpillError::PartitionMismatch);
+        }
+        self.others.push(other);
+        Ok(self)
     }
 
     pub fn push(&mut self, seq: u64, payload: &[u8]) -> Result<(), SpillError> {
@@ -387,6 +552,17 @@ impl OrderedSpill {
         Ok(())
     }
 
+    /// Appends partition `part` (and those of merged spills) to `data`.
+    fn drain_into(&mut self, part: usize, data: &mut Vec<u8>) -> Result<(), SpillError> {
+        if let Some(w) = self.parts[part].take() {
+            drain_partition(w, &KeyedSpill::part_path(self.dir.path(), part), data)?;
+        }
+        for other in self.others.iter_mut() {
+            other.drain_into(part, data)?;
+        }
+        Ok(())
+    }
+
     /// Visits every record in ascending `seq` order.
     pub fn for_each_in_order<F, E>(mut self, mut visit: F) -> Result<(), E>
     where
@@ -396,10 +572,11 @@ impl OrderedSpill {
         let mut data = Vec::new();
         let mut index: Vec<(u64, usize, usize)> = Vec::new();
         for part in 0..PARTITIONS {
-            let Some(w) = self.parts[part].take() else {
+            data.clear();
+            self.drain_into(part, &mut data)?;
+            if data.is_empty() {
                 continue;
-            };
-            drain_partition(w, &KeyedSpill::part_path(self.dir.path(), part), &mut data)?;
+            }
             index.clear();
             let mut at = 0usize;
             while at + 12 <= data.len() {
@@ -440,5 +617,30 @@ mod ordered_tests {
         .unwrap();
         assert!(seen.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(seen.len(), 1667);
+    }
+
+    #[test]
+    fn merged_spills_come_back_in_one_order() {
+        let mut a = OrderedSpill::new("ord-a", 1000).unwrap();
+        let mut b = OrderedSpill::new("ord-b", 1000).unwrap();
+        for i in (0..1000u64).rev() {
+            let s = if i % 2 == 0 { &mut a } else { &mut b };
+            s.push(i, &i.to_le_bytes()).unwrap();
+        }
+        let mut seen = Vec::new();
+        a.merge(b)
+            .unwrap()
+            .for_each_in_order::<_, SpillError>(|seq, p| {
+                assert_eq!(p, seq.to_le_bytes());
+                seen.push(seq);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, (0..1000).collect::<Vec<u64>>());
+        let other = OrderedSpill::new("ord-c", 10).unwrap();
+        assert!(OrderedSpill::new("ord-d", 1000)
+            .unwrap()
+            .merge(other)
+            .is_err());
     }
 }
