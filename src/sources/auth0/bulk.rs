@@ -24,6 +24,7 @@ use super::checkpoint::ExportCheckpoint;
 use super::client::{Auth0Client, Auth0Error};
 use super::export::{judge, Auth0ExportError, Auth0ExportOptions, Verdict};
 use super::job_line::parse_job_line;
+use super::mapping::raw::{encode_exported_user, RawScratch, RowSink};
 use super::mapping::{blocked_user_warning, skipped_user, UserRecord};
 use crate::package::csv_writer::push_record;
 use crate::package::jsonl::JsonlRecord;
@@ -444,9 +445,21 @@ where
 #[derive(Default)]
 struct EncodedRun {
     rows: EncodedUsers,
-    upload_ids: Vec<String>,
+    /// The external id of each upload row, concatenated, and where each ends.
+    upload_ids: String,
+    upload_id_ends: Vec<usize>,
     junk: Vec<u64>,
     users: u64,
+}
+
+impl EncodedRun {
+    /// The external ids of the upload rows, in order.
+    fn upload_ids(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.upload_id_ends.iter().copied());
+        starts
+            .zip(&self.upload_id_ends)
+            .map(|(start, &end)| self.upload_ids.get(start..end).unwrap_or_default())
+    }
 }
 
 /// Batches of the users-only export encoding or waiting for the writer
@@ -483,69 +496,89 @@ fn encode_batch(batch: &LineBatch, include_federated: bool) -> EncodedBatch {
     }
 }
 
-/// Maps and encodes a run of job lines (the users-only bulk export).
+/// Maps and encodes a run of job lines (the users-only bulk export): the
+/// common user on the fast path (the line read in place), any other line —
+/// skipped, blocked, over a limit, or unusual JSON — on the general path.
 fn encode_run(
     batch: &LineBatch,
     lines: &[(u64, std::ops::Range<usize>)],
     include_federated: bool,
 ) -> EncodedRun {
     let mut run = EncodedRun::default();
-    let record = |out: &mut Vec<u8>, rec: JsonlRecord| {
-        let _ = serde_json::to_writer(&mut *out, &rec.into_value());
-        out.push(b'\n');
-    };
+    let mut scratch = RawScratch::default();
     for (no, at) in lines {
         let trimmed = trim_line(batch.line(at));
         if trimmed.is_empty() {
             continue;
         }
-        let Some(user) = parse_job_line(trimmed) else {
-            run.junk.push(*no);
-            continue;
+        let mut sink = RowSink {
+            users: &mut run.rows.users,
+            upload: &mut run.rows.upload,
+            upload_ids: &mut run.upload_ids,
+            upload_id_ends: &mut run.upload_id_ends,
         };
-        run.users += 1;
-        let text = |k: &str| user.field(k).and_then(Value::as_str);
-        let m = match judge(&user, include_federated) {
-            Verdict::Skip(skip) => {
-                let rec = skipped_user(
-                    text("user_id"),
-                    text("email"),
-                    None,
-                    skip.reason,
-                    skip.error.as_deref(),
-                );
-                record(&mut run.rows.skipped, rec);
-                run.rows.skipped_rows += 1;
-                continue;
-            }
-            Verdict::Export(m) => m,
-        };
-        push_record(&mut run.rows.users, &m.users_csv_fields(None, ""));
-        run.rows.user_rows += 1;
-        if encode_user(
-            &mut run.rows.upload,
-            &m.external_id,
-            &m.email,
-            &m.email_verified,
-            &m.first_name,
-            &m.last_name,
-            "",
-        ) {
-            run.upload_ids.push(m.external_id.clone());
-        }
-        if m.blocked {
-            record(
-                &mut run.rows.warnings,
-                blocked_user_warning(&m.external_id, None),
-            );
-            run.rows.warning_rows += 1;
-        }
-        for warning in m.limit_warnings(None) {
-            record(&mut run.rows.warnings, warning);
-            run.rows.warning_rows += 1;
+        if encode_exported_user(trimmed, include_federated, &mut sink, &mut scratch) {
+            run.users += 1;
+            run.rows.user_rows += 1;
+        } else {
+            encode_line(&mut run, *no, trimmed, include_federated);
         }
     }
     run
+}
+
+/// The general path of [`encode_run`] for one trimmed, non-empty line.
+fn encode_line(run: &mut EncodedRun, no: u64, trimmed: &[u8], include_federated: bool) {
+    let record = |out: &mut Vec<u8>, rec: JsonlRecord| {
+        let _ = serde_json::to_writer(&mut *out, &rec.into_value());
+        out.push(b'\n');
+    };
+    let Some(user) = parse_job_line(trimmed) else {
+        run.junk.push(no);
+        return;
+    };
+    run.users += 1;
+    let text = |k: &str| user.field(k).and_then(Value::as_str);
+    let m = match judge(&user, include_federated) {
+        Verdict::Skip(skip) => {
+            let rec = skipped_user(
+                text("user_id"),
+                text("email"),
+                None,
+                skip.reason,
+                skip.error.as_deref(),
+            );
+            record(&mut run.rows.skipped, rec);
+            run.rows.skipped_rows += 1;
+            return;
+        }
+        Verdict::Export(m) => m,
+    };
+    push_record(&mut run.rows.users, &m.users_csv_fields(None, ""));
+    run.rows.user_rows += 1;
+    if encode_user(
+        &mut run.rows.upload,
+        &m.external_id,
+        &m.email,
+        &m.email_verified,
+        &m.first_name,
+        &m.last_name,
+        "",
+    ) {
+        run.upload_ids.push_str(&m.external_id);
+        run.upload_id_ends.push(run.upload_ids.len());
+    }
+    if m.blocked {
+        record(
+            &mut run.rows.warnings,
+            blocked_user_warning(&m.external_id, None),
+        );
+        run.rows.warning_rows += 1;
+    }
+    for warning in m.limit_warnings(None) {
+        record(&mut run.rows.warnings, warning);
+        run.rows.warning_rows += 1;
+    }
 }
 
 fn trim_line(raw: &[u8]) -> &[u8] {
@@ -645,7 +678,7 @@ pub async fn export_users(
                 }
                 for run in encoded.runs {
                     outcome.users += run.users;
-                    pkg.write_encoded_users(&run.rows, run.upload_ids.iter().map(String::as_str))
+                    pkg.write_encoded_users(&run.rows, run.upload_ids())
                         .map_err(write_err)?;
                 }
                 Ok(())

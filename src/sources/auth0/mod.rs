@@ -10,5 +10,6 @@ pub mod export;
 pub mod job_line;
 pub mod legacy;
 pub mod mapping;
+pub mod raw_line;
 pub mod roles;
 pub mod sso;
