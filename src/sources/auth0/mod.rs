@@ -7,6 +7,7 @@ pub mod bulk_join;
 pub mod checkpoint;
 pub mod client;
 pub mod export;
+mod job_file;
 pub mod job_line;
 pub mod legacy;
 pub mod mapping;

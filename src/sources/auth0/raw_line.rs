@@ -266,19 +266,6 @@ pub fn parse(line: &[u8]) -> Option<RawLine<'_>> {
     (s.i == line.len()).then_some(out)
 }
 
-/// Bytes that end the plain part of a string: `"`, `\` and controls.
-static STRING_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 0x20 {
-        t[c] = true;
-        c += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
 struct Scanner<'a> {
     text: &'a str,
     b: &'a [u8],
@@ -324,9 +311,7 @@ impl<'a> Scanner<'a> {
         self.expect(b'"')?;
         let mut escaped = false;
         loop {
-            while !STRING_STOP[usize::from(*self.b.get(self.i)?)] {
-                self.i += 1;
-            }
+            self.i = js::plain_json_run(self.b, self.i);
             match self.next()? {
                 b'"' => break,
                 b'\\' => {
