@@ -90,7 +90,15 @@ pub(super) fn downloading_batches(
     pool: BufferPool,
 ) -> Result<(JobBatches, JoinHandle<Result<bool, BulkError>>), BulkError> {
     let (tx, rx) = mpsc::channel(CHUNKS_QUEUED);
-    let batches = spawn_reader(Box::new(ChunkReader { rx, chunk: None, at: 0 }), &path, pool)?;
+    let batches = spawn_reader(
+        Box::new(ChunkReader {
+            rx,
+            chunk: None,
+            at: 0,
+        }),
+        &path,
+        pool,
+    )?;
     let task = tokio::spawn(async move {
         let result = download(&client, &location, &path, Some(&tx)).await;
         if let Err(e) = &result {
@@ -348,7 +356,10 @@ fn sniffed(mut source: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read + S
     }
     let source = std::io::Cursor::new(magic[..n].to_vec()).chain(source);
     Ok(if magic[..n] == [0x1f, 0x8b] {
-        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, source)))
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 20,
+            source,
+        )))
     } else {
         Box::new(source)
     })

@@ -142,7 +142,10 @@ pub(crate) fn split_name_parts(name: &str) -> (&str, std::borrow::Cow<'_, str>) 
     let mut tokens = trimmed.split(is_js_space).filter(|t| !t.is_empty());
     let first = tokens.next().unwrap_or_default();
     let rest = js_trim(&trimmed[first.len()..]);
-    if rest.split(' ').all(|t| !t.is_empty() && !t.contains(is_js_space)) {
+    if rest
+        .split(' ')
+        .all(|t| !t.is_empty() && !t.contains(is_js_space))
+    {
         return (first, std::borrow::Cow::Borrowed(rest));
     }
     let mut last = String::new();

@@ -55,15 +55,27 @@ pub enum Raw<'a> {
     Bool(bool),
     /// The number's text; `simple` for an integer of at most 15 digits other
     /// than `-0` (JavaScript prints it exactly as written).
-    Number { text: &'a str, simple: bool },
+    Number {
+        text: &'a str,
+        simple: bool,
+    },
     /// The string with its quotes; `escaped` when it holds a `\` escape (its
     /// text is then decoded by serde_json when needed).
-    Str { quoted: &'a str, escaped: bool },
+    Str {
+        quoted: &'a str,
+        escaped: bool,
+    },
     /// An array or object; `canonical` when `JSON.stringify(JSON.parse(text))`
     /// is `text` itself: no whitespace, no escapes, only simple numbers, no
     /// array-index or duplicate keys.
-    Array { text: &'a str, canonical: bool },
-    Object { text: &'a str, canonical: bool },
+    Array {
+        text: &'a str,
+        canonical: bool,
+    },
+    Object {
+        text: &'a str,
+        canonical: bool,
+    },
 }
 
 impl<'a> Raw<'a> {

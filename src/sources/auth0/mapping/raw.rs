@@ -93,8 +93,7 @@ fn encode(
         return None;
     }
     let bounds = metadata_json(user, scratch)?;
-    if !bounds.surely_within_limits() && !check_metadata_json(&scratch.metadata).within_limits()
-    {
+    if !bounds.surely_within_limits() && !check_metadata_json(&scratch.metadata).within_limits() {
         return None;
     }
 
@@ -221,12 +220,14 @@ fn push_value(
         Meta::Identities(items) => {
             nested.clear();
             let mut ok = true;
-            push_identities(nested, items, |out, identity, key| match identity.get(key) {
-                Some(v) => {
-                    ok &= v.push_js_json(out).is_some();
-                    true
+            push_identities(nested, items, |out, identity, key| {
+                match identity.get(key) {
+                    Some(v) => {
+                        ok &= v.push_js_json(out).is_some();
+                        true
+                    }
+                    None => false,
                 }
-                None => false,
             });
             if !ok {
                 return None;

@@ -14,14 +14,20 @@ use crate::sources::auth0::job_line::parse_job_line;
 type Rows = (Vec<u8>, Vec<u8>, String);
 
 fn fast(line: &[u8], include_federated: bool) -> Option<Rows> {
-    let (mut users, mut upload, mut ids, mut ends) = (Vec::new(), Vec::new(), String::new(), Vec::new());
+    let (mut users, mut upload, mut ids, mut ends) =
+        (Vec::new(), Vec::new(), String::new(), Vec::new());
     let mut sink = RowSink {
         users: &mut users,
         upload: &mut upload,
         upload_ids: &mut ids,
         upload_id_ends: &mut ends,
     };
-    let hit = encode_exported_user(line, include_federated, &mut sink, &mut RawScratch::default());
+    let hit = encode_exported_user(
+        line,
+        include_federated,
+        &mut sink,
+        &mut RawScratch::default(),
+    );
     if !hit {
         assert!(users.is_empty() && upload.is_empty() && ids.is_empty());
         return None;
@@ -102,10 +108,14 @@ fn other_users_are_left_to_the_general_path() {
         assert_eq!(fast(long.as_bytes(), false), None, "{line}");
     }
     // Federated users are exported when asked for.
-    let federated = r#"{"email":"a@b","identities":[{"provider":"google-oauth2","isSocial":true}]}"#;
+    let federated =
+        r#"{"email":"a@b","identities":[{"provider":"google-oauth2","isSocial":true}]}"#;
     assert!(fast(federated.as_bytes(), true).is_some());
     // Long but within limits after the exact check: still fast.
-    let long_ok = format!(r#"{{"email":"a@b","user_metadata":{{"k":"{}"}}}}"#, "é".repeat(500));
+    let long_ok = format!(
+        r#"{{"email":"a@b","user_metadata":{{"k":"{}"}}}}"#,
+        "é".repeat(500)
+    );
     assert!(check(&long_ok));
 }
 
@@ -128,26 +138,71 @@ impl Gen {
 
     fn string(&mut self) -> String {
         let s = self.pick(&[
-            "", "a", "Ada Lovelace", "  Ann\t\tMarie  ", "\\u00a0Jean Luc\\u3000", "é😀\u{2028}",
-            "q\\\"uote", "back\\\\slash", "sl\\/ash", "new\\nline", "ctl\\u0001", "\\ud83d\\ude00",
-            "a,b", "auth0", "au\\u0074h0", "org-1", "true", "0", "x@y.z", "Zoë",
+            "",
+            "a",
+            "Ada Lovelace",
+            "  Ann\t\tMarie  ",
+            "\\u00a0Jean Luc\\u3000",
+            "é😀\u{2028}",
+            "q\\\"uote",
+            "back\\\\slash",
+            "sl\\/ash",
+            "new\\nline",
+            "ctl\\u0001",
+            "\\ud83d\\ude00",
+            "a,b",
+            "auth0",
+            "au\\u0074h0",
+            "org-1",
+            "true",
+            "0",
+            "x@y.z",
+            "Zoë",
         ]);
         format!("\"{s}\"")
     }
 
     fn number(&mut self) -> String {
         self.pick(&[
-            "0", "-0", "7", "-3", "1.5", "2.50", "1e21", "1E2", "0.0000001", "123456789012345",
-            "1234567890123456", "12345678901234567890", "-9007199254740993", "1e400", "5e-324",
+            "0",
+            "-0",
+            "7",
+            "-3",
+            "1.5",
+            "2.50",
+            "1e21",
+            "1E2",
+            "0.0000001",
+            "123456789012345",
+            "1234567890123456",
+            "12345678901234567890",
+            "-9007199254740993",
+            "1e400",
+            "5e-324",
         ])
         .to_string()
     }
 
     fn key(&mut self) -> String {
         let k = self.pick(&[
-            "a", "b", "plan", "org_id", "organization_name", "organizationId", "auth0_org_id",
-            "auth0_user_id", "auth0_blocked", "auth0_logins_count", "auth0_identities", "0", "10",
-            "2", "01", "4294967295", "k\\u0061", "a\\\"b",
+            "a",
+            "b",
+            "plan",
+            "org_id",
+            "organization_name",
+            "organizationId",
+            "auth0_org_id",
+            "auth0_user_id",
+            "auth0_blocked",
+            "auth0_logins_count",
+            "auth0_identities",
+            "0",
+            "10",
+            "2",
+            "01",
+            "4294967295",
+            "k\\u0061",
+            "a\\\"b",
             "a_key_that_is_longer_than_forty_characters_x",
         ]);
         format!("\"{k}\"")
@@ -186,8 +241,14 @@ impl Gen {
                 0 => self.value(2),
                 _ => {
                     let mut fields = vec![
-                        format!("\"provider\":{}", self.pick(&["\"auth0\"", "\"google-oauth2\"", "\"au\\u0074h0\"", "1"])),
-                        format!("\"isSocial\":{}", self.pick(&["false", "true", "\"false\"", "null"])),
+                        format!(
+                            "\"provider\":{}",
+                            self.pick(&["\"auth0\"", "\"google-oauth2\"", "\"au\\u0074h0\"", "1"])
+                        ),
+                        format!(
+                            "\"isSocial\":{}",
+                            self.pick(&["false", "true", "\"false\"", "null"])
+                        ),
                         format!("\"connection\":{}", self.value(3)),
                         format!("\"user_id\":{}", self.value(3)),
                     ];
@@ -210,8 +271,17 @@ impl Gen {
             add(self, "email", email.to_string());
         }
         for key in [
-            "user_id", "email_verified", "given_name", "family_name", "name", "blocked",
-            "created_at", "updated_at", "last_login", "logins_count", "picture",
+            "user_id",
+            "email_verified",
+            "given_name",
+            "family_name",
+            "name",
+            "blocked",
+            "created_at",
+            "updated_at",
+            "last_login",
+            "logins_count",
+            "picture",
         ] {
             if self.0.bool() {
                 let v = match key {
@@ -257,7 +327,10 @@ fn random_lines_agree_with_the_general_path() {
         hits += usize::from(check(&line));
     }
     // The generator is full of oddities; still, many lines must be fast.
-    assert!(hits > total / 10, "only {hits} of {total} lines on the fast path");
+    assert!(
+        hits > total / 10,
+        "only {hits} of {total} lines on the fast path"
+    );
 }
 
 #[test]
@@ -273,6 +346,9 @@ fn bad_bytes_are_left_to_the_general_path() {
         assert_eq!(fast(bad, false), None, "{}", String::from_utf8_lossy(bad));
     }
     // A huge line: a 2 MiB metadata value (over the limit, so general).
-    let huge = format!(r#"{{"email":"a@b","user_metadata":{{"k":"{}"}}}}"#, "x".repeat(2 << 20));
+    let huge = format!(
+        r#"{{"email":"a@b","user_metadata":{{"k":"{}"}}}}"#,
+        "x".repeat(2 << 20)
+    );
     assert_eq!(fast(huge.as_bytes(), false), None);
 }
