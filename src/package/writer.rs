@@ -140,9 +140,17 @@ pub type FileWriter = BufWriter<PackageFileSink>;
 /// Byte buffers handed back and forth between encoders (which fill them in
 /// parallel) and the thread that writes them, so that each batch does not
 /// fault in fresh pages for its output.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct BufferPool {
     free: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    /// Buffers kept at most.
+    limit: usize,
+}
+
+impl Default for BufferPool {
+    fn default() -> Self {
+        Self::with_limit(POOL_LIMIT)
+    }
 }
 
 /// The bytes of a run of exported users, one buffer per file, encoded off
@@ -185,12 +193,21 @@ impl EncodedUsers {
     }
 }
 
-/// Buffers kept at most by a [`BufferPool`].
+/// Buffers kept at most by a [`BufferPool::new`].
 const POOL_LIMIT: usize = 16;
 
 impl BufferPool {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A pool keeping at most `limit` free buffers (memory: `limit` times
+    /// the largest buffer given back).
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            free: Default::default(),
+            limit,
+        }
     }
 
     /// An empty buffer, reused when one is free.
@@ -212,7 +229,7 @@ impl BufferPool {
             return;
         }
         if let Ok(mut f) = self.free.lock() {
-            if f.len() < POOL_LIMIT {
+            if f.len() < self.limit {
                 f.push(buf);
             }
         }

@@ -9,26 +9,24 @@
 //! fails, times out or delivers a broken gzip stops the export with an error
 //! instead of producing a package without users.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use flate2::read::MultiGzDecoder;
-use futures::StreamExt;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::checkpoint::ExportCheckpoint;
 use super::client::{Auth0Client, Auth0Error};
 use super::export::{judge, Auth0ExportError, Auth0ExportOptions, Verdict};
+use super::job_file::{self, file_batches, trim_line, LineBatch, MAX_LINE};
 use super::job_line::parse_job_line;
+use super::mapping::raw::{encode_exported_user, RawScratch, RowSink};
 use super::mapping::{blocked_user_warning, skipped_user, UserRecord};
 use crate::package::csv_writer::push_record;
 use crate::package::jsonl::JsonlRecord;
 use crate::package::upload::encode_user;
-use crate::package::writer::{create_private_file, EncodedUsers};
+use crate::package::writer::{BufferPool, EncodedUsers};
 use crate::package::MigrationPackageWriter;
 use crate::sources::pipeline;
 
@@ -49,9 +47,6 @@ pub const EXPORT_FIELDS: [&str; 14] = [
     "last_login",
     "logins_count",
 ];
-
-/// A job-file line longer than this is reported as unreadable.
-const MAX_LINE: usize = 16 << 20;
 
 /// Job settings (`--bulk-*`).
 #[derive(Debug, Clone)]
@@ -113,6 +108,14 @@ pub struct BulkOutcome {
     pub overlong: u64,
 }
 
+/// The file of an export job, ready or still to download.
+enum JobFile {
+    /// Downloaded (by an earlier run of this `--job-id`, or just now).
+    Ready(PathBuf),
+    /// The job is complete; its file is at `location`, to be saved at `path`.
+    ToDownload { location: String, path: PathBuf },
+}
+
 /// The downloaded file of an export job: from the checkpoint when an
 /// earlier run of this `--job-id` finished the download, else from the job
 /// that run started (still polled), else from a new job. The file lives in
@@ -122,9 +125,25 @@ pub async fn run_job(
     options: &BulkOptions,
     checkpoint: &ExportCheckpoint,
 ) -> Result<PathBuf, BulkError> {
+    match prepare_job(client, options, checkpoint).await? {
+        JobFile::Ready(path) => Ok(path),
+        JobFile::ToDownload { location, path } => {
+            job_file::download(client, &location, &path, None).await?;
+            Ok(path)
+        }
+    }
+}
+
+/// [`run_job`] up to the download: the file when an earlier run has it,
+/// else the completed job's download location.
+async fn prepare_job(
+    client: &Arc<Auth0Client>,
+    options: &BulkOptions,
+    checkpoint: &ExportCheckpoint,
+) -> Result<JobFile, BulkError> {
     let path = checkpoint.job_file();
     if path.is_file() {
-        return Ok(path);
+        return Ok(JobFile::Ready(path));
     }
     let earlier = match checkpoint.export_job_id() {
         Some(id) => match client.job(&id).await {
@@ -176,13 +195,7 @@ pub async fn run_job(
         .filter(|l| !l.is_empty())
         .ok_or_else(|| BulkError::NoLocation(id.clone()))?
         .to_string();
-    let partial = path.with_extension("partial");
-    download_to(client, &location, &partial).await?;
-    std::fs::rename(&partial, &path).map_err(|e| BulkError::File {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(path)
+    Ok(JobFile::ToDownload { location, path })
 }
 
 /// The `users-exports` request: JSON with every field the mapping reads.
@@ -204,183 +217,17 @@ fn job_status(job: &Value, default: &str) -> String {
         .to_string()
 }
 
-async fn download_to(
-    client: &Arc<Auth0Client>,
-    location: &str,
-    path: &Path,
-) -> Result<(), BulkError> {
-    let file_err = |message: String| BulkError::File {
-        path: path.to_path_buf(),
-        message,
-    };
-    let resp = client.download(location).await?;
-    let mut out = std::io::BufWriter::with_capacity(
-        1 << 20,
-        create_private_file(path).map_err(|e| file_err(e.to_string()))?,
-    );
-    let mut body = resp.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            file_err(format!(
-                "download interrupted: {}",
-                crate::sources::sso::http::error_text(&e)
-            ))
-        })?;
-        out.write_all(&chunk).map_err(|e| file_err(e.to_string()))?;
-    }
-    out.flush().map_err(|e| file_err(e.to_string()))?;
-    Ok(())
-}
-
-/// Bytes read from the (gunzipped) job file per batch.
-const BATCH_BYTES: usize = 4 << 20;
-
-/// A run of whole job-file lines in one buffer, with the 1-based number and
-/// the byte range of each line (newline excluded). Lines longer than
-/// [`MAX_LINE`] are not kept: their numbers are in `overlong`.
-#[derive(Default)]
-struct LineBatch {
-    data: Vec<u8>,
-    lines: Vec<(u64, std::ops::Range<usize>)>,
-    overlong: Vec<u64>,
-}
-
-impl LineBatch {
-    fn line(&self, at: &std::ops::Range<usize>) -> &[u8] {
-        &self.data[at.clone()]
-    }
-}
-
-/// Splits a byte stream into [`LineBatch`]es: whole lines only, the
-/// unfinished last line carried to the next batch.
-struct LineSplitter {
-    line_no: u64,
-    /// Bytes of an unfinished line (the start of the next batch).
-    carry: Vec<u8>,
-    /// Inside a line already reported as overlong: drop bytes to its end.
-    skipping: bool,
-}
-
-impl LineSplitter {
-    /// Reads about [`BATCH_BYTES`]; `None` at the end of the stream.
-    fn next_batch(&mut self, reader: &mut dyn Read) -> std::io::Result<Option<LineBatch>> {
-        let mut data = std::mem::take(&mut self.carry);
-        let kept = data.len();
-        data.resize(kept + BATCH_BYTES, 0);
-        let mut filled = kept;
-        while filled < data.len() {
-            match reader.read(&mut data[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let eof = filled < data.len();
-        data.truncate(filled);
-        if data.is_empty() {
-            return Ok(None);
-        }
-        let mut batch = LineBatch::default();
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', &data) {
-            self.push_line(&mut batch, start..end);
-            start = end + 1;
-        }
-        if eof {
-            if start < data.len() {
-                self.push_line(&mut batch, start..data.len());
-            }
-            start = data.len();
-        } else if self.skipping {
-            // Still inside an overlong line: nothing to carry.
-        } else if data.len() - start > MAX_LINE {
-            self.line_no += 1;
-            batch.overlong.push(self.line_no);
-            self.skipping = true;
-        } else {
-            self.carry.extend_from_slice(&data[start..]);
-        }
-        data.truncate(start);
-        batch.data = data;
-        Ok(Some(batch))
-    }
-
-    fn push_line(&mut self, batch: &mut LineBatch, at: std::ops::Range<usize>) {
-        if self.skipping {
-            // The end of an overlong line, already counted.
-            self.skipping = false;
-            return;
-        }
-        self.line_no += 1;
-        if at.len() > MAX_LINE {
-            batch.overlong.push(self.line_no);
-        } else {
-            batch.lines.push((self.line_no, at));
-        }
-    }
-}
-
-/// The batches of a downloaded job file — gzip (sniffed by its magic bytes)
-/// or plain NDJSON — read and gunzipped on a reader thread, at most two
-/// batches ahead of the consumer; dropping the iterator stops the thread.
-fn job_batches(
-    path: &Path,
-) -> Result<impl Iterator<Item = Result<LineBatch, BulkError>> + Send + use<>, BulkError> {
-    let file_err = |message: String| BulkError::File {
-        path: path.to_path_buf(),
-        message,
-    };
-    let mut file = File::open(path).map_err(|e| file_err(e.to_string()))?;
-    let mut magic = [0u8; 2];
-    let n = file.read(&mut magic).map_err(|e| file_err(e.to_string()))?;
-    drop(file);
-    let file = File::open(path).map_err(|e| file_err(e.to_string()))?;
-    let mut reader: Box<dyn Read + Send> = if n == 2 && magic == [0x1f, 0x8b] {
-        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
-    } else {
-        Box::new(file)
-    };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<LineBatch, String>>(2);
-    std::thread::Builder::new()
-        .name("auth0-job-reader".into())
-        .spawn(move || {
-            let mut splitter = LineSplitter {
-                line_no: 0,
-                carry: Vec::new(),
-                skipping: false,
-            };
-            loop {
-                let next = match splitter.next_batch(&mut reader) {
-                    Ok(None) => return,
-                    Ok(Some(batch)) => Ok(batch),
-                    Err(e) => Err(format!(
-                        "cannot be read ({e}); is the gzip stream truncated?"
-                    )),
-                };
-                let failed = next.is_err();
-                if tx.send(next).is_err() || failed {
-                    return;
-                }
-            }
-        })
-        .map_err(|e| file_err(format!("cannot start the reader thread: {e}")))?;
-    let path = path.to_path_buf();
-    Ok(rx.into_iter().map(move |batch| {
-        batch.map_err(|message| BulkError::File {
-            path: path.clone(),
-            message,
-        })
-    }))
-}
-
 /// Calls `on_batch` with each batch of a job file, in file order.
 fn read_job_batches<F>(path: &Path, mut on_batch: F) -> Result<(), BulkError>
 where
-    F: FnMut(LineBatch) -> Result<(), BulkError>,
+    F: FnMut(&LineBatch) -> Result<(), BulkError>,
 {
-    for batch in job_batches(path)? {
-        on_batch(batch?)?;
+    let pool = BufferPool::with_limit(4);
+    for batch in file_batches(path, pool.clone())? {
+        let batch = batch?;
+        let done = on_batch(&batch);
+        pool.give(batch.data);
+        done?;
     }
     Ok(())
 }
@@ -444,9 +291,21 @@ where
 #[derive(Default)]
 struct EncodedRun {
     rows: EncodedUsers,
-    upload_ids: Vec<String>,
+    /// The external id of each upload row, concatenated, and where each ends.
+    upload_ids: String,
+    upload_id_ends: Vec<usize>,
     junk: Vec<u64>,
     users: u64,
+}
+
+impl EncodedRun {
+    /// The external ids of the upload rows, in order.
+    fn upload_ids(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.upload_id_ends.iter().copied());
+        starts
+            .zip(&self.upload_id_ends)
+            .map(|(start, &end)| self.upload_ids.get(start..end).unwrap_or_default())
+    }
 }
 
 /// Batches of the users-only export encoding or waiting for the writer
@@ -463,12 +322,13 @@ struct EncodedBatch {
     runs: Vec<EncodedRun>,
 }
 
-/// Maps and encodes a batch in runs of 512 lines, in parallel.
-fn encode_batch(batch: &LineBatch, include_federated: bool) -> EncodedBatch {
+/// Maps and encodes a batch in runs of 512 lines, in parallel; output
+/// buffers come from `pool`.
+fn encode_batch(batch: &LineBatch, include_federated: bool, pool: &BufferPool) -> EncodedBatch {
     let runs: Vec<EncodedRun> = batch
         .lines
         .par_chunks(512)
-        .map(|chunk| encode_run(batch, chunk, include_federated))
+        .map(|chunk| encode_run(batch, chunk, include_federated, pool))
         .collect();
     let mut junk: Vec<u64> = batch.overlong.clone();
     for run in &runs {
@@ -483,91 +343,96 @@ fn encode_batch(batch: &LineBatch, include_federated: bool) -> EncodedBatch {
     }
 }
 
-/// Maps and encodes a run of job lines (the users-only bulk export).
+/// Maps and encodes a run of job lines (the users-only bulk export): the
+/// common user on the fast path (the line read in place), any other line —
+/// skipped, blocked, over a limit, or unusual JSON — on the general path.
 fn encode_run(
     batch: &LineBatch,
     lines: &[(u64, std::ops::Range<usize>)],
     include_federated: bool,
+    pool: &BufferPool,
 ) -> EncodedRun {
-    let mut run = EncodedRun::default();
-    let record = |out: &mut Vec<u8>, rec: JsonlRecord| {
-        let _ = serde_json::to_writer(&mut *out, &rec.into_value());
-        out.push(b'\n');
+    // users.csv rows are about as long as the job lines.
+    let bytes: usize = lines.iter().map(|(_, at)| at.len()).sum();
+    let n = lines.len().max(1);
+    let mut run = EncodedRun {
+        rows: EncodedUsers::with_capacity(pool, n, bytes / n + 32, 96),
+        ..EncodedRun::default()
     };
+    let mut scratch = RawScratch::default();
     for (no, at) in lines {
         let trimmed = trim_line(batch.line(at));
         if trimmed.is_empty() {
             continue;
         }
-        let Some(user) = parse_job_line(trimmed) else {
-            run.junk.push(*no);
-            continue;
+        let mut sink = RowSink {
+            users: &mut run.rows.users,
+            upload: &mut run.rows.upload,
+            upload_ids: &mut run.upload_ids,
+            upload_id_ends: &mut run.upload_id_ends,
         };
-        run.users += 1;
-        let text = |k: &str| user.field(k).and_then(Value::as_str);
-        let m = match judge(&user, include_federated) {
-            Verdict::Skip(skip) => {
-                let rec = skipped_user(
-                    text("user_id"),
-                    text("email"),
-                    None,
-                    skip.reason,
-                    skip.error.as_deref(),
-                );
-                record(&mut run.rows.skipped, rec);
-                run.rows.skipped_rows += 1;
-                continue;
-            }
-            Verdict::Export(m) => m,
-        };
-        push_record(&mut run.rows.users, &m.users_csv_fields(None, ""));
-        run.rows.user_rows += 1;
-        if encode_user(
-            &mut run.rows.upload,
-            &m.external_id,
-            &m.email,
-            &m.email_verified,
-            &m.first_name,
-            &m.last_name,
-            "",
-        ) {
-            run.upload_ids.push(m.external_id.clone());
-        }
-        if m.blocked {
-            record(
-                &mut run.rows.warnings,
-                blocked_user_warning(&m.external_id, None),
-            );
-            run.rows.warning_rows += 1;
-        }
-        for warning in m.limit_warnings(None) {
-            record(&mut run.rows.warnings, warning);
-            run.rows.warning_rows += 1;
+        if encode_exported_user(trimmed, include_federated, &mut sink, &mut scratch) {
+            run.users += 1;
+            run.rows.user_rows += 1;
+        } else {
+            encode_line(&mut run, *no, trimmed, include_federated);
         }
     }
     run
 }
 
-fn trim_line(raw: &[u8]) -> &[u8] {
-    let mut s = raw;
-    if let Some(rest) = s.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        s = rest;
-    }
-    while let Some((last, rest)) = s.split_last() {
-        if last.is_ascii_whitespace() {
-            s = rest;
-        } else {
-            break;
+/// The general path of [`encode_run`] for one trimmed, non-empty line.
+fn encode_line(run: &mut EncodedRun, no: u64, trimmed: &[u8], include_federated: bool) {
+    let record = |out: &mut Vec<u8>, rec: JsonlRecord| {
+        let _ = serde_json::to_writer(&mut *out, &rec.into_value());
+        out.push(b'\n');
+    };
+    let Some(user) = parse_job_line(trimmed) else {
+        run.junk.push(no);
+        return;
+    };
+    run.users += 1;
+    let text = |k: &str| user.field(k).and_then(Value::as_str);
+    let m = match judge(&user, include_federated) {
+        Verdict::Skip(skip) => {
+            let rec = skipped_user(
+                text("user_id"),
+                text("email"),
+                None,
+                skip.reason,
+                skip.error.as_deref(),
+            );
+            record(&mut run.rows.skipped, rec);
+            run.rows.skipped_rows += 1;
+            return;
         }
+        Verdict::Export(m) => m,
+    };
+    push_record(&mut run.rows.users, &m.users_csv_fields(None, ""));
+    run.rows.user_rows += 1;
+    if encode_user(
+        &mut run.rows.upload,
+        &m.external_id,
+        &m.email,
+        &m.email_verified,
+        &m.first_name,
+        &m.last_name,
+        "",
+    ) {
+        run.upload_ids.push_str(&m.external_id);
+        run.upload_id_ends.push(run.upload_ids.len());
     }
-    while let Some((first, rest)) = s.split_first() {
-        if first.is_ascii_whitespace() {
-            s = rest;
-        } else {
-            break;
-        }
+    if m.blocked {
+        record(
+            &mut run.rows.warnings,
+            blocked_user_warning(&m.external_id, None),
+        );
+        run.rows.warning_rows += 1;
     }
-    s
+    for warning in m.limit_warnings(None) {
+        record(&mut run.rows.warnings, warning);
+        run.rows.warning_rows += 1;
+    }
 }
 
 /// The warning for unparsable job-file lines (count and first line numbers,
@@ -623,9 +488,26 @@ pub async fn export_users(
     checkpoint: &ExportCheckpoint,
     pkg: &mut MigrationPackageWriter,
 ) -> Result<BulkOutcome, Auth0ExportError> {
-    let path = run_job(client, &o.bulk, checkpoint).await?;
+    let job = prepare_job(client, &o.bulk, checkpoint).await?;
     let include_federated = o.include_federated_users;
     let mut outcome = BulkOutcome::default();
+    // Buffers go round instead of faulting in fresh pages per batch: line
+    // batches (those in flight, queued and being read) and run outputs.
+    let lines_pool = BufferPool::with_limit(IN_FLIGHT + 4);
+    let rows_pool = BufferPool::with_limit(256);
+    // A file still to download is read while it downloads.
+    let (batches, download, path) = match job {
+        JobFile::Ready(path) => (file_batches(&path, lines_pool.clone())?, None, path),
+        JobFile::ToDownload { location, path } => {
+            let (batches, task) = job_file::downloading_batches(
+                client.clone(),
+                location,
+                path.clone(),
+                lines_pool.clone(),
+            )?;
+            (batches, Some(task), path)
+        }
+    };
     let write_err = |e: crate::package::writer::PackageWriteError| BulkError::File {
         path: path.clone(),
         message: e.to_string(),
@@ -633,10 +515,14 @@ pub async fn export_users(
     // The shared export pipeline: the reader thread gunzips and splits
     // lines → batches are mapped and encoded in parallel (runs of 512 lines
     // on rayon) → the writer appends them in file order.
-    tokio::task::block_in_place(|| {
+    let read = tokio::task::block_in_place(|| {
         pipeline::run(
-            job_batches(&path)?,
-            |batch: LineBatch| Ok::<_, BulkError>(encode_batch(&batch, include_federated)),
+            batches,
+            |batch: LineBatch| {
+                let encoded = encode_batch(&batch, include_federated, &rows_pool);
+                lines_pool.give(batch.data);
+                Ok::<_, BulkError>(encoded)
+            },
             |encoded: EncodedBatch| {
                 outcome.lines += encoded.lines;
                 outcome.overlong += encoded.overlong;
@@ -645,15 +531,20 @@ pub async fn export_users(
                 }
                 for run in encoded.runs {
                     outcome.users += run.users;
-                    pkg.write_encoded_users(&run.rows, run.upload_ids.iter().map(String::as_str))
+                    pkg.write_encoded_users(&run.rows, run.upload_ids())
                         .map_err(write_err)?;
+                    run.rows.recycle(&rows_pool);
                 }
                 Ok(())
             },
             IN_FLIGHT,
             &|_| {},
         )
-    })?;
+    });
+    match download {
+        Some(task) => job_file::settle_download(task, read, &path).await?,
+        None => read?,
+    };
     if outcome.unparsable > 0 {
         pkg.warn(&unparsable_lines_warning(&outcome))?;
     }
@@ -667,7 +558,9 @@ pub async fn export_users(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::auth0::job_file::BATCH_BYTES;
     use flate2::write::GzEncoder;
+    use std::io::Write;
 
     fn write_gz(dir: &Path, content: &[u8], truncate: usize) -> PathBuf {
         let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -9,6 +9,7 @@
 
 pub mod js;
 mod metadata;
+pub mod raw;
 #[cfg(test)]
 mod tests;
 
@@ -130,8 +131,23 @@ pub fn map_user<U: UserRecord + ?Sized>(user: &U) -> MappedUser {
 /// `name.trim().split(/\s+/)`: the first token, and the rest joined by one
 /// space (both empty for a blank name).
 fn split_name(name: &str) -> (String, String) {
-    let mut tokens = js_trim(name).split(is_js_space).filter(|t| !t.is_empty());
-    let first = tokens.next().unwrap_or_default().to_string();
+    let (first, last) = split_name_parts(name);
+    (first.to_string(), last.into_owned())
+}
+
+/// [`split_name`] borrowing from `name` when the rest is already joined by
+/// single spaces.
+pub(crate) fn split_name_parts(name: &str) -> (&str, std::borrow::Cow<'_, str>) {
+    let trimmed = js_trim(name);
+    let mut tokens = trimmed.split(is_js_space).filter(|t| !t.is_empty());
+    let first = tokens.next().unwrap_or_default();
+    let rest = js_trim(&trimmed[first.len()..]);
+    if rest
+        .split(' ')
+        .all(|t| !t.is_empty() && !t.contains(is_js_space))
+    {
+        return (first, std::borrow::Cow::Borrowed(rest));
+    }
     let mut last = String::new();
     for t in tokens {
         if !last.is_empty() {
@@ -139,7 +155,7 @@ fn split_name(name: &str) -> (String, String) {
         }
         last.push_str(t);
     }
-    (first, last)
+    (first, std::borrow::Cow::Owned(last))
 }
 
 impl MappedUser {

@@ -145,6 +145,41 @@ pub fn push_js_double(out: &mut String, f: f64) {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = ONES << 7;
+
+/// The bytes of `b` from `from` on that JSON writes as they are inside a
+/// string: the index of the first `"`, `\\` or control character (or the
+/// length). Eight bytes at a time.
+#[inline]
+pub fn plain_json_run(b: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let slash = w ^ (ONES * u64::from(b'\\'));
+        // Per byte: zero after the xor, or below 0x20. The lowest flagged
+        // byte is always a true match (borrows only run upwards).
+        let hit = (quote.wrapping_sub(ONES) & !quote
+            | slash.wrapping_sub(ONES) & !slash
+            | w.wrapping_sub(ONES * 0x20) & !w)
+            & HIGH;
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Appends `s` as a JSON string literal with `JSON.stringify`'s escaping:
 /// `"` `\` and control characters only (non-ASCII is kept, control
 /// characters without a short form become lower-case `\u00xx`).
@@ -152,7 +187,13 @@ pub fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    loop {
+        let i = plain_json_run(bytes, start);
+        // `i` is at a char boundary: it is the end or an ASCII byte.
+        out.push_str(&s[start..i]);
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         let short = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -161,11 +202,8 @@ pub fn push_json_string(out: &mut String, s: &str) {
             b'\t' => "\\t",
             0x08 => "\\b",
             0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
+            _ => "",
         };
-        // `i` is at a char boundary: every byte matched above is ASCII.
-        out.push_str(&s[start..i]);
         if short.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.push_str("\\u00");
@@ -176,7 +214,6 @@ pub fn push_json_string(out: &mut String, s: &str) {
         }
         start = i + 1;
     }
-    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -304,6 +341,29 @@ mod tests {
             s,
             "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f\u{7f}é😀\u{2028}\""
         );
+    }
+
+    #[test]
+    fn plain_runs_stop_at_the_first_byte_json_escapes() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let alphabet = b"ab\"\\\x00\x1f\x20\x7f\x80\xc3\xa9\xff,";
+        for _ in 0..20_000 {
+            let len = rng.usize(..40);
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.u8(..4) == 0 {
+                        alphabet[rng.usize(..alphabet.len())]
+                    } else {
+                        b'a' + rng.u8(..26)
+                    }
+                })
+                .collect();
+            let from = rng.usize(..=len);
+            let expected = (from..len)
+                .find(|&i| b[i] == b'"' || b[i] == b'\\' || b[i] < 0x20)
+                .unwrap_or(len);
+            assert_eq!(plain_json_run(&b, from), expected, "{b:?} from {from}");
+        }
     }
 
     #[test]

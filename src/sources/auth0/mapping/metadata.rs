@@ -11,9 +11,9 @@
 
 use serde_json::{Map, Value};
 
-use super::UserRecord;
-
 use super::js::{array_index, push_js_json, push_js_number, push_json_string, truthy};
+use super::UserRecord;
+use crate::sources::auth0::raw_line::Raw;
 
 /// Metadata keys the WorkOS import reads as organization fields; they are
 /// renamed with the `auth0_` prefix.
@@ -38,22 +38,23 @@ const AUTH0_KEYS: [&str; 8] = [
     "auth0_metadata_only",
 ];
 
-/// One metadata value before stringification.
+/// One metadata value before stringification; `V` is a value of the user
+/// record (`&Value`, or a [`Raw`] job-line value) and `I` its identities.
 #[derive(Debug, Clone, Copy)]
-enum Meta<'a> {
+pub(super) enum Meta<V, I> {
     /// A value from the user object (`null` stringifies to empty).
-    Json(&'a Value),
+    Json(V),
     /// JavaScript `undefined` (stringifies to empty).
     Absent,
     /// The literal `true` of the blocked flags.
     True,
     /// `auth0_identities`: `{provider, connection, isSocial}` per identity.
-    Identities(&'a [Value]),
+    Identities(I),
 }
 
 /// A key of the final object: as is, or with the `auth0_` prefix.
 #[derive(Debug, Clone, Copy)]
-enum Key<'a> {
+pub(super) enum Key<'a> {
     Plain(&'a str),
     Prefixed(&'a str),
 }
@@ -67,11 +68,54 @@ impl<'a> Key<'a> {
     }
 }
 
+/// `user_metadata` or `app_metadata` as the merge reads it: a `Value` map,
+/// or the entries of a job line read in place (unique keys).
+pub(super) trait MetaObject<'a>: Copy {
+    type Value: Copy;
+    /// Entries in the object's order.
+    fn entries(self) -> impl Iterator<Item = (&'a str, Self::Value)>;
+    fn get(self, key: &str) -> Option<Self::Value>;
+    fn contains_key(self, key: &str) -> bool;
+    fn len(self) -> usize;
+}
+
+impl<'a> MetaObject<'a> for &'a Map<String, Value> {
+    type Value = &'a Value;
+    fn entries(self) -> impl Iterator<Item = (&'a str, &'a Value)> {
+        self.iter().map(|(k, v)| (k.as_str(), v))
+    }
+    fn get(self, key: &str) -> Option<&'a Value> {
+        Map::get(self, key)
+    }
+    fn contains_key(self, key: &str) -> bool {
+        Map::contains_key(self, key)
+    }
+    fn len(self) -> usize {
+        Map::len(self)
+    }
+}
+
+impl<'a> MetaObject<'a> for &'a [(&'a str, Raw<'a>)] {
+    type Value = Raw<'a>;
+    fn entries(self) -> impl Iterator<Item = (&'a str, Raw<'a>)> {
+        self.iter().copied()
+    }
+    fn get(self, key: &str) -> Option<Raw<'a>> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+    fn contains_key(self, key: &str) -> bool {
+        self.iter().any(|(k, _)| *k == key)
+    }
+    fn len(self) -> usize {
+        <[_]>::len(self)
+    }
+}
+
 /// The `auth0_*` values this user gets (`None`: key not set).
-fn auth0_values<U: UserRecord + ?Sized>(user: &U) -> [Option<Meta<'_>>; 8] {
+fn auth0_values<U: UserRecord + ?Sized>(user: &U) -> [Option<Meta<&Value, &[Value]>>; 8] {
     let field = |k: &str| Some(user.field(k).map_or(Meta::Absent, Meta::Json));
     let identities = match user.field("identities") {
-        Some(Value::Array(items)) if !items.is_empty() => Some(Meta::Identities(items)),
+        Some(Value::Array(items)) if !items.is_empty() => Some(Meta::Identities(items.as_slice())),
         _ => None,
     };
     let last_login = user.field("last_login").filter(|v| truthy(Some(v)));
@@ -90,18 +134,13 @@ fn auth0_values<U: UserRecord + ?Sized>(user: &U) -> [Option<Meta<'_>>; 8] {
 }
 
 /// The merged `{...user_metadata, ...app_metadata, auth0_*}` entries in
-/// JavaScript property order (before renaming).
-fn merged<U: UserRecord + ?Sized>(user: &U) -> Vec<(Key<'_>, Meta<'_>)> {
-    let empty = &EMPTY;
-    let um = user
-        .field("user_metadata")
-        .and_then(Value::as_object)
-        .unwrap_or(empty);
-    let am = user
-        .field("app_metadata")
-        .and_then(Value::as_object)
-        .unwrap_or(empty);
-    let fixed = auth0_values(user);
+/// JavaScript property order (before renaming); `fixed` are the `auth0_*`
+/// values in [`AUTH0_KEYS`] order.
+pub(super) fn merged<'a, O: MetaObject<'a>, I: Copy>(
+    um: O,
+    am: O,
+    fixed: [Option<Meta<O::Value, I>>; 8],
+) -> Vec<(Key<'a>, Meta<O::Value, I>)> {
     let fixed_for = |k: &str| {
         if !k.starts_with("auth0_") {
             return None;
@@ -113,13 +152,13 @@ fn merged<U: UserRecord + ?Sized>(user: &U) -> Vec<(Key<'_>, Meta<'_>)> {
     };
 
     let mut out = Vec::with_capacity(um.len() + am.len() + AUTH0_KEYS.len());
-    for (k, v) in um {
+    for (k, v) in um.entries() {
         let value = fixed_for(k)
             .or_else(|| am.get(k).map(Meta::Json))
             .unwrap_or(Meta::Json(v));
         out.push((Key::Plain(k), value));
     }
-    for (k, v) in am {
+    for (k, v) in am.entries() {
         if !um.contains_key(k) {
             out.push((Key::Plain(k), fixed_for(k).unwrap_or(Meta::Json(v))));
         }
@@ -142,7 +181,7 @@ static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new
 
 /// Renames reserved keys in place; a renamed key that meets an existing
 /// `auth0_…` key shares its slot (first position, later value).
-fn rename(entries: &mut Vec<(Key<'_>, Meta<'_>)>) {
+pub(super) fn rename<M: Copy>(entries: &mut Vec<(Key<'_>, M)>) {
     // Slot of `auth0_<RESERVED_KEYS[i]>` once written.
     let mut slots: [Option<usize>; 6] = [None; 6];
     let mut write = 0;
@@ -175,7 +214,7 @@ fn rename(entries: &mut Vec<(Key<'_>, Meta<'_>)>) {
 }
 
 /// Appends one stringified value as a JSON string literal.
-fn push_value(out: &mut String, value: Meta<'_>, scratch: &mut String) {
+fn push_value(out: &mut String, value: Meta<&Value, &[Value]>, scratch: &mut String) {
     match value {
         Meta::Absent | Meta::Json(Value::Null) => out.push_str("\"\""),
         Meta::True | Meta::Json(Value::Bool(true)) => out.push_str("\"true\""),
@@ -193,47 +232,89 @@ fn push_value(out: &mut String, value: Meta<'_>, scratch: &mut String) {
         }
         Meta::Identities(items) => {
             scratch.clear();
-            scratch.push('[');
-            for (i, identity) in items.iter().enumerate() {
-                if i > 0 {
-                    scratch.push(',');
-                }
-                scratch.push('{');
-                let mut first = true;
-                // JSON.stringify drops the keys whose value is undefined.
-                for key in ["provider", "connection", "isSocial"] {
-                    if let Some(v) = identity.get(key) {
-                        if !first {
-                            scratch.push(',');
-                        }
-                        first = false;
-                        push_json_string(scratch, key);
-                        scratch.push(':');
-                        push_js_json(scratch, v);
-                    }
-                }
-                scratch.push('}');
-            }
-            scratch.push(']');
+            push_identities(scratch, items, |out, identity, key| {
+                identity.get(key).map(|v| push_js_json(out, v)).is_some()
+            });
             push_json_string(out, scratch);
         }
     }
 }
 
-/// The metadata JSON text of `user` (never empty: `auth0_user_id`,
-/// `auth0_created_at` and `auth0_updated_at` are always present).
-pub fn user_metadata_json<U: UserRecord + ?Sized>(user: &U) -> String {
-    let mut entries = merged(user);
-    rename(&mut entries);
-    let mut out = String::with_capacity(64 + 48 * entries.len());
-    let mut scratch = String::new();
+/// `JSON.stringify` of `{provider, connection, isSocial}` per identity;
+/// `push(out, identity, key)` appends the value of `key` and says whether
+/// there was one (JSON.stringify drops the keys whose value is undefined).
+pub(super) fn push_identities<T>(
+    scratch: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut push: impl FnMut(&mut String, &T, &str) -> bool,
+) {
+    scratch.push('[');
+    for (i, identity) in items.into_iter().enumerate() {
+        if i > 0 {
+            scratch.push(',');
+        }
+        scratch.push('{');
+        let mut first = true;
+        for key in ["provider", "connection", "isSocial"] {
+            let mark = scratch.len();
+            if !first {
+                scratch.push(',');
+            }
+            push_json_string(scratch, key);
+            scratch.push(':');
+            if push(scratch, &identity, key) {
+                first = false;
+            } else {
+                scratch.truncate(mark);
+            }
+        }
+        scratch.push('}');
+    }
+    scratch.push(']');
+}
+
+/// Size bounds of a metadata text, enough to prove it within WorkOS's
+/// limits without reading it again (byte lengths bound character counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct MetaBounds {
+    pub keys: usize,
+    /// Longest key and longest value literal (quotes excluded), in bytes.
+    pub key_bytes: usize,
+    pub value_bytes: usize,
+}
+
+impl MetaBounds {
+    /// True when no limit can be broken (so `check_metadata_json` of the
+    /// text finds nothing).
+    pub fn surely_within_limits(&self) -> bool {
+        use crate::package::limits::{
+            MAX_METADATA_KEYS, MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS,
+        };
+        self.keys <= MAX_METADATA_KEYS
+            && self.key_bytes <= MAX_METADATA_KEY_CHARS
+            && self.value_bytes <= MAX_METADATA_VALUE_CHARS
+    }
+}
+
+/// Writes the renamed entries as a JSON object into `out`; `push` appends a
+/// value as a JSON string literal (`None`: give up, `out` is then unusable).
+pub(super) fn write_object<M: Copy>(
+    out: &mut String,
+    entries: Vec<(Key<'_>, M)>,
+    mut push: impl FnMut(&mut String, M) -> Option<()>,
+) -> Option<MetaBounds> {
+    let mut bounds = MetaBounds {
+        keys: entries.len(),
+        ..MetaBounds::default()
+    };
     out.push('{');
     for (i, (key, value)) in entries.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
+        let key_start = out.len();
         match key {
-            Key::Plain(k) => push_json_string(&mut out, k),
+            Key::Plain(k) => push_json_string(out, k),
             // Reserved keys are plain ASCII: nothing to escape.
             Key::Prefixed(k) => {
                 out.push_str("\"auth0_");
@@ -241,10 +322,36 @@ pub fn user_metadata_json<U: UserRecord + ?Sized>(user: &U) -> String {
                 out.push('"');
             }
         }
+        bounds.key_bytes = bounds.key_bytes.max(out.len() - key_start - 2);
         out.push(':');
-        push_value(&mut out, value, &mut scratch);
+        let value_start = out.len();
+        push(out, value)?;
+        bounds.value_bytes = bounds.value_bytes.max(out.len() - value_start - 2);
     }
     out.push('}');
+    Some(bounds)
+}
+
+/// The metadata JSON text of `user` (never empty: `auth0_user_id`,
+/// `auth0_created_at` and `auth0_updated_at` are always present).
+pub fn user_metadata_json<U: UserRecord + ?Sized>(user: &U) -> String {
+    let empty = &*EMPTY;
+    let um = user
+        .field("user_metadata")
+        .and_then(Value::as_object)
+        .unwrap_or(empty);
+    let am = user
+        .field("app_metadata")
+        .and_then(Value::as_object)
+        .unwrap_or(empty);
+    let mut entries = merged(um, am, auth0_values(user));
+    rename(&mut entries);
+    let mut out = String::with_capacity(64 + 48 * entries.len());
+    let mut scratch = String::new();
+    let _ = write_object(&mut out, entries, |out, value| {
+        push_value(out, value, &mut scratch);
+        Some(())
+    });
     out
 }
 
