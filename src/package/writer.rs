@@ -289,6 +289,19 @@ pub struct MigrationPackageWriter {
     writeback: Option<JoinHandle<()>>,
 }
 
+/// Creates the directory `name` inside an existing package `root` (an
+/// existing one is fine). Unlike `create_dir_all` it never creates `root`
+/// again: a package removed by an interrupt handler while the export still
+/// runs stays removed (the call fails instead).
+pub fn create_package_subdir(root: &Path, name: &str) -> io::Result<std::path::PathBuf> {
+    let dir = root.join(name);
+    match fs::create_dir(&dir) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(dir),
+        Err(e) => Err(e),
+        Ok(()) => Ok(dir),
+    }
+}
+
 impl MigrationPackageWriter {
     /// Prepares `root` (created if missing). Fails when `root` is a file.
     pub fn create(root: &Path, options: PackageOptions) -> Result<Self, PackageWriteError> {

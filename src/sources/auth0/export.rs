@@ -929,7 +929,7 @@ async fn sso_handoff(
         path: raw_path.clone(),
         source,
     };
-    std::fs::create_dir_all(pkg.root().join("raw")).map_err(io_err)?;
+    crate::package::writer::create_package_subdir(pkg.root(), "raw").map_err(io_err)?;
     let mut raw = std::io::BufWriter::new(create_private_file(&raw_path).map_err(io_err)?);
 
     let connections = match client.connections(o.page_size).await {

@@ -247,7 +247,7 @@ pub fn write_sso(
         let path = path.clone();
         move |source| CognitoSsoWriteError::Io { path, source }
     };
-    std::fs::create_dir_all(&raw_dir).map_err(at(&raw_dir))?;
+    crate::package::writer::create_package_subdir(pkg.root(), "raw").map_err(at(&raw_dir))?;
     let mut raw = BufWriter::new(create_private_file(&raw_path).map_err(at(&raw_path))?);
     for record in &out.raw {
         serde_json::to_writer(&mut raw, record)
