@@ -135,7 +135,7 @@ impl BucketWriter {
 /// the temporary file was tampered with) is an error, never a panic.
 pub fn parse(buf: &[u8]) -> Result<Vec<RowPrint>, String> {
     let bad = || "corrupt temporary bucket file".to_string();
-    if buf.len() % PRINT_LEN != 0 {
+    if !buf.len().is_multiple_of(PRINT_LEN) {
         return Err(bad());
     }
     buf.chunks_exact(PRINT_LEN)
