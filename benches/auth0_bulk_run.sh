@@ -56,6 +56,9 @@ if [ "${WARM_UP:-1}" != 0 ]; then
   ls -l "$OUT/cache" >&2
 fi
 
+# Earlier writes (the warm-up, another bench) go to disk before timing: the
+# package writer syncs its files and would otherwise wait behind them.
+sync
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 steal_before=$(awk '/^cpu /{print $9}' /proc/stat)
 "$TIME" -f "%e %M %U %S" -o "$OUT/run.time" bash -c "$(declare -f run); BIN='$BIN' PORT='$PORT' ENTITIES='$ENTITIES' run '$OUT/pkg'" \
