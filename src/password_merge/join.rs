@@ -298,6 +298,24 @@ impl JoinCounts {
     }
 }
 
+/// Spills the hash given to `users.csv` row `users_row` under the user's
+/// external id (none: the row has no upload row to join).
+fn push_hash_record(
+    spill: &mut KeyedSpill,
+    payload: &mut Vec<u8>,
+    users_row: u64,
+    external_id: &str,
+    hash: &str,
+) -> Result<(), SpillError> {
+    if external_id.is_empty() {
+        return Ok(());
+    }
+    payload.clear();
+    payload.push(PASSWORD);
+    payload.extend_from_slice(hash.as_bytes());
+    spill.push(external_id.as_bytes(), users_row, payload)
+}
+
 /// Hashes given to `users.csv` rows, keyed by external id for the upload
 /// join (spilled apart by a resolving thread, same partitioning).
 struct UploadHashes {
@@ -314,14 +332,13 @@ impl UploadHashes {
     }
 
     fn push(&mut self, users_row: u64, external_id: &str, hash: &str) -> Result<(), SpillError> {
-        if external_id.is_empty() {
-            return Ok(());
-        }
-        self.payload.clear();
-        self.payload.push(PASSWORD);
-        self.payload.extend_from_slice(hash.as_bytes());
-        self.spill
-            .push(external_id.as_bytes(), users_row, &self.payload)
+        push_hash_record(
+            &mut self.spill,
+            &mut self.payload,
+            users_row,
+            external_id,
+            hash,
+        )
     }
 }
 
@@ -352,14 +369,13 @@ impl UploadJoin {
         external_id: &str,
         hash: &str,
     ) -> Result<(), SpillError> {
-        if external_id.is_empty() {
-            return Ok(());
-        }
-        self.payload.clear();
-        self.payload.push(PASSWORD);
-        self.payload.extend_from_slice(hash.as_bytes());
-        self.spill
-            .push(external_id.as_bytes(), users_row, &self.payload)
+        push_hash_record(
+            &mut self.spill,
+            &mut self.payload,
+            users_row,
+            external_id,
+            hash,
+        )
     }
 
     /// Data rows of the upload file pushed so far.
